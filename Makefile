@@ -1,0 +1,61 @@
+# Every target sets itself up: the first run creates .venv from the pinned requirements.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+IMPL ?= assignments
+T ?= tests/public
+JOBS ?= 2
+OUT ?= results
+
+.PHONY: help setup check grade autograder release assignments test lint bench demo clean
+
+help:
+	@echo "make check                       public tests on assignments/ (IMPL=solutions for the reference)"
+	@echo "make check T='tests/public/...::test_x'   one test, with its traceback"
+	@echo "make grade                       grade the bundled reference and skeleton (demo)"
+	@echo "make grade SUBMISSION=path       grade one folder or .zip -> $(OUT)/results.json"
+	@echo "make grade SUBMISSIONS=dir JOBS=n  grade every submission in dir -> $(OUT)/"
+	@echo "make assignments                 regenerate assignments/ from solutions/"
+	@echo "make test                        everything the project checks (CI)"
+	@echo "make bench                       timings and peak memory of check and grade"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+check: $(STAMP)
+	@IMPL=$(IMPL) $(PY) -m pytest $(T) -q -p no:cacheprovider \
+	    --tb=$(if $(filter tests/public,$(T)),no,short)
+
+grade: $(STAMP)
+ifdef SUBMISSIONS
+	$(PY) -m autograder grade-all "$(SUBMISSIONS)" --out "$(OUT)" --jobs $(JOBS)
+else ifdef SUBMISSION
+	$(PY) -m autograder grade "$(SUBMISSION)" --out "$(OUT)/results.json"
+else
+	@echo "Demo: grading the reference (solutions/) and the untouched skeleton (assignments/)."
+	$(PY) -m autograder grade solutions --out "$(OUT)/reference/results.json"
+	$(PY) -m autograder grade assignments --out "$(OUT)/skeleton/results.json"
+endif
+
+assignments: $(STAMP)
+	$(PY) -m autograder assignments
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+test: $(STAMP) lint
+	$(PY) -m autograder assignments --check
+	IMPL=solutions $(PY) -m pytest tests -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(PY) -m autograder.bench
+
+clean:
+	rm -rf $(OUT) figures dist .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Grading engine: trusted side of the assignment (never ships to students)."""

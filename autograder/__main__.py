@@ -1,0 +1,94 @@
+"""Command line of the grading engine (what the Makefile calls).
+
+    python -m autograder grade SUBMISSION [--out results.json]
+    python -m autograder grade-all DIR --out OUTDIR [--jobs N]
+    python -m autograder assignments [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _existing(text: str) -> Path:
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{text!r} does not exist")
+    return path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("grade", help="grade one submission (folder or .zip)")
+    p.add_argument("submission", type=_existing, metavar="SUBMISSION")
+    p.add_argument("--out", type=Path, default=Path("results.json"), help="results.json path")
+    p.add_argument("--log", type=Path, help="also save pytest's own output here")
+    p.add_argument("--quiet", action="store_true", help="do not print the table")
+
+    p = sub.add_parser("grade-all", help="grade every sub-folder or .zip of DIR")
+    p.add_argument("folder", type=_existing, metavar="DIR")
+    p.add_argument("--out", type=Path, required=True, metavar="OUTDIR")
+    p.add_argument("--jobs", type=_positive_int, default=1)
+
+    p = sub.add_parser("assignments", help="generate assignments/ from solutions/")
+    p.add_argument("--check", action="store_true",
+                   help="only check that assignments/ is up to date (exit 1 if not)")
+
+    args = parser.parse_args(argv)
+
+    if args.command == "grade":
+        from autograder.grade import format_table, grade
+
+        results = grade(args.submission, args.out, args.log)
+        if not args.quiet:
+            print(format_table(results, f"Submission: {args.submission}"))
+            print(f"results: {args.out}")
+        return 0
+
+    if args.command == "grade-all":
+        if not args.folder.is_dir():
+            parser.error(f"DIR {args.folder} is not a folder")
+        from autograder.grade import grade_all
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        graded = grade_all(args.folder, args.out, args.jobs)
+        for name, res in graded:
+            total = sum(t["max_score"] for t in res["tests"]) if res else 0
+            print(f"{name:<40} {res['score']:g}/{total:g}" if res else f"{name:<40} ERROR")
+        print(f"{len(graded)} submissions; gradebook: {args.out / 'gradebook.csv'}; "
+              f"per-test pass rates: {args.out / 'pass_rates.csv'}")
+        return 1 if any(res is None for _, res in graded) else 0
+
+    if args.command == "assignments":
+        from autograder.skeleton import MarkerError, sync
+
+        try:
+            stale = sync(check=args.check)
+        except MarkerError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        for path in stale:
+            print(("out of date: " if args.check else "wrote ") + str(path))
+        if args.check and stale:
+            print("run `make assignments` to regenerate the skeletons", file=sys.stderr)
+            return 1
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Grading one submission, or a folder of them, into Gradescope's results.json.
+
+The process running this module never imports student code. It copies the student's
+files into a staging folder, runs the public and hidden tests in a pytest subprocess
+(trusted: it computes references and judges) whose `student_loader` reaches the student's
+code only through sandboxed worker processes, then turns the recorded outcomes into
+results.json against the rubric. A test that never reported (crash, timeout, a killed
+run) is listed with 0 and says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from autograder.sandbox.client import Limits, stage
+from autograder.submission import BadSubmission, collect
+from tests.public.harness import EXERCISES
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_DIRS = ("tests/public", "tests/hidden")
+RUN_TIMEOUT_S = 1200
+
+
+def run_tests(staging: Path, outcomes: Path, timeout: float = RUN_TIMEOUT_S) -> str:
+    """Run the graded suites against the staged submission; returns pytest's own output
+    (for the grader's log, never shown to students)."""
+    dirs = [d for d in TEST_DIRS if (REPO / d).is_dir()]
+    cmd = [sys.executable, "-m", "pytest", *dirs, "--rootdir", str(REPO),
+           "-p", "autograder.pytest_plugin", "--staging", str(staging),
+           "--outcomes", str(outcomes), "-o", "addopts=", "-p", "no:cacheprovider",
+           "-q", "--tb=no", "--assert=plain", "--timeout=300", "--no-header"]
+    env = {k: v for k, v in os.environ.items() if k != "IMPL"}
+    env.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
+                              timeout=timeout)
+        return proc.stdout + proc.stderr
+    except subprocess.TimeoutExpired as exc:
+        return f"the test run was stopped after {timeout:.0f} s\n{exc.stdout or ''}"
+
+
+def read_outcomes(path: Path) -> tuple[list[dict], dict[str, dict]]:
+    rubric, outcomes = [], {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            if "rubric" in record:
+                rubric.append(record["rubric"])
+            elif record["status"] == "failed" or record["nodeid"] not in outcomes:
+                # A failure in any phase (setup, call, teardown) fails the test.
+                if outcomes.get(record["nodeid"], {}).get("status") != "failed":
+                    outcomes[record["nodeid"]] = record
+    return rubric, outcomes
+
+
+def build_results(rubric, outcomes, notes, seconds) -> dict:
+    tests = []
+    for number, entry in enumerate(rubric, start=1):
+        got = outcomes.get(entry["nodeid"])
+        passed = got is not None and got["status"] == "passed"
+        output = got["output"] if got else (
+            "did not run: the test run stopped before this test (a crash or the time limit)")
+        tests.append({
+            "name": entry["name"],
+            "score": entry["points"] if passed else 0.0,
+            "max_score": entry["points"],
+            "status": "passed" if passed else "failed",
+            "visibility": entry["visibility"],
+            "output": output,
+            "tags": [entry["exercise"]],
+            "number": str(number),
+        })
+    by_ex = exercise_totals(tests)
+    lines = [f"{ex}: {got:g}/{out:g}" for ex, (got, out) in by_ex.items()]
+    return {
+        "score": round(sum(t["score"] for t in tests), 6),
+        "execution_time": round(seconds, 2),
+        "output": "\n".join(notes + lines),
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def exercise_totals(tests) -> dict[str, tuple[float, float]]:
+    totals: dict[str, list[float]] = {}
+    for test in tests:
+        t = totals.setdefault(test["tags"][0], [0.0, 0.0])
+        t[0] += test["score"]
+        t[1] += test["max_score"]
+    return {ex: (round(a, 6), round(b, 6)) for ex, (a, b) in totals.items()}
+
+
+def grade(submission: Path, out: Path | None = None, log: Path | None = None) -> dict:
+    """Grade one submission; writes results.json to `out` when given and returns it."""
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="rnn-grade-") as tmp:
+        tmp = Path(tmp)
+        try:
+            files, notes = collect(Path(submission), tmp / "received")
+        except BadSubmission as exc:
+            files, notes = {}, [str(exc)]
+        limits = Limits()
+        staging = stage(files, tmp / "staging", REPO / "data", limits)
+        outcomes = tmp / "outcomes.jsonl"
+        pytest_output = run_tests(staging, outcomes)
+        rubric, recorded = read_outcomes(outcomes)
+    if log is not None:
+        log.write_text(pytest_output, encoding="utf-8")
+    if not rubric:
+        raise RuntimeError(f"the grader's own tests did not collect:\n{pytest_output[-3000:]}")
+    results = build_results(rubric, recorded, notes, time.monotonic() - start)
+    if out is not None:
+        write_json(results, out)
+    return results
+
+
+def write_json(data: dict, path: Path) -> None:
+    """Write atomically: a reader never sees half a results.json."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def format_table(results: dict, title: str = "") -> str:
+    lines = [title] if title else []
+    lines.append(f"{'test':<74} {'score':>9}  status")
+    lines.append("-" * 96)
+    for t in results["tests"]:
+        mark = "" if t["visibility"] == "visible" else " (hidden)"
+        lines.append(f"{(t['name'] + mark)[:74]:<74} {t['score']:>4g}/{t['max_score']:<4g}  "
+                     f"{t['status']}")
+        if t["status"] != "passed":
+            first = (t["output"].strip().splitlines() or ["failed"])[0]
+            lines.append(f"    -> {first[:150]}")
+    lines.append("-" * 96)
+    for ex, (got, out) in exercise_totals(results["tests"]).items():
+        lines.append(f"{ex} ({EXERCISES[ex]}): {got:g}/{out:g}")
+    total = sum(t["max_score"] for t in results["tests"])
+    lines.append(f"TOTAL: {results['score']:g}/{total:g}   "
+                 f"({results['execution_time']:.1f} s)")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+# A folder of submissions
+# ---------------------------------------------------------------------------------------
+
+
+def submissions_in(folder: Path) -> list[Path]:
+    """Each sub-folder or .zip of `folder` is one submission."""
+    entries = [p for p in sorted(folder.iterdir()) if not p.name.startswith(".")]
+    return [p for p in entries if p.is_dir() or p.suffix.lower() == ".zip"]
+
+
+def _grade_in_subprocess(submission: Path, out_dir: Path) -> dict:
+    out = out_dir / "results.json"
+    cmd = [sys.executable, "-m", "autograder", "grade", str(submission), "--out", str(out),
+           "--quiet", "--log", str(out_dir / "grader.log")]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    if proc.returncode != 0 or not out.exists():
+        raise RuntimeError(proc.stderr[-2000:] or proc.stdout[-2000:])
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def grade_all(folder: Path, out_dir: Path, jobs: int = 1) -> list[tuple[str, dict | None]]:
+    subs = submissions_in(folder)
+    names = [s.name[:-4] if s.suffix.lower() == ".zip" else s.name for s in subs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{folder}: two submissions share a name (a folder and a zip?)")
+
+    def one(pair):
+        sub, name = pair
+        try:
+            return name, _grade_in_subprocess(sub, out_dir / name)
+        except RuntimeError as exc:
+            print(f"{name}: grading failed: {exc}", file=sys.stderr)
+            return name, None
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        graded = list(pool.map(one, zip(subs, names)))
+    write_gradebook(graded, out_dir)
+    return graded
+
+
+def write_gradebook(graded, out_dir: Path) -> None:
+    """gradebook.csv (a row per submission) and pass_rates.csv (a row per test)."""
+    tests = next((r["tests"] for _, r in graded if r), [])
+    names = [t["name"] for t in tests]
+    exercises = list(dict.fromkeys(t["tags"][0] for t in tests))
+    with open(out_dir / "gradebook.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["submission", "total", *exercises, *names])
+        for name, res in graded:
+            if res is None:
+                w.writerow([name, "ERROR"])
+                continue
+            totals = exercise_totals(res["tests"])
+            w.writerow([name, res["score"], *(totals[e][0] for e in exercises),
+                        *(t["score"] for t in res["tests"])])
+    ok = [r for _, r in graded if r]
+    with open(out_dir / "pass_rates.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["test", "max_score", "passed", "graded", "pass_rate"])
+        for i, test_name in enumerate(names):
+            passed = sum(r["tests"][i]["status"] == "passed" for r in ok)
+            w.writerow([test_name, tests[i]["max_score"], passed, len(ok),
+                        round(passed / len(ok), 3) if ok else ""])
+
+
+def clean_dir(path: Path) -> None:
+    if path.exists():
+        shutil.rmtree(path)

@@ -1,0 +1,95 @@
+"""pytest plugin of the grading run (trusted process).
+
+Loaded with `-p autograder.pytest_plugin --staging DIR --outcomes FILE`. It installs the
+remote loader, so the tests reach the student's code only through worker processes, and
+records the rubric and each test's outcome as JSON lines as they happen, so the grader
+still has everything up to the point where a run was killed.
+
+What it records as a test's output is the message the test wrote for the student
+(assertion message or the student's own exception), never pytest's traceback, which
+would show the test's source and expected values.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from autograder.sandbox.client import RemoteLoader
+from tests.public.harness import rubric_entry
+
+MAX_OUTPUT = 4000
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("autograder")
+    group.addoption("--staging", help="staging folder prepared by `autograder grade`")
+    group.addoption("--outcomes", help="JSON-lines file the rubric and outcomes go to")
+
+
+def pytest_configure(config):
+    staging = config.getoption("--staging")
+    if staging:
+        config.student_loader = RemoteLoader(Path(staging))
+    path = config.getoption("--outcomes")
+    if path:
+        config.pluginmanager.register(Recorder(path), "autograder-recorder")
+
+
+def pytest_unconfigure(config):
+    loader = getattr(config, "student_loader", None)
+    if loader is not None:
+        loader.close()
+
+
+def _message(excinfo) -> str:
+    exc = excinfo.value
+    if isinstance(exc, AssertionError) or type(exc).__module__.startswith(
+            ("autograder.", "tests.")):
+        text = str(exc)
+    elif isinstance(exc, pytest.skip.Exception):
+        text = f"skipped: {exc.msg}. A test that did not run scores 0."
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    if len(text) > MAX_OUTPUT:
+        text = text[:MAX_OUTPUT] + "\n[... cut]"
+    return text or "failed"
+
+
+class Recorder:
+    """Writes {"rubric": entry} per collected test, then {"nodeid", "status", "output"}
+    per test phase that decides the outcome."""
+
+    def __init__(self, path):
+        self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed at unconfigure
+
+    def _emit(self, record: dict):
+        self.file.write(json.dumps(record) + "\n")
+        self.file.flush()
+
+    def pytest_collection_modifyitems(self, items):
+        for item in items:
+            self._emit({"rubric": rubric_entry(item)})
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if call.excinfo is not None and (report.failed or report.skipped):
+            prefix = "(after the test) " if call.when == "teardown" else ""
+            report.student_message = prefix + _message(call.excinfo)
+
+    def pytest_runtest_logreport(self, report):
+        if report.when == "call" and report.passed:
+            status, output = "passed", ""
+        elif report.failed or report.skipped:
+            status, output = "failed", getattr(report, "student_message", "failed")
+        else:
+            return
+        self._emit({"nodeid": report.nodeid, "status": status, "output": output,
+                    "seconds": round(report.duration, 3)})
+
+    def pytest_unconfigure(self):
+        self.file.close()

@@ -1,0 +1,1 @@
+"""The boundary between the grader and untrusted student code."""

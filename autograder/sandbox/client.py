@@ -1,0 +1,385 @@
+"""The trusted side of the boundary: starts student processes and calls into them.
+
+`RemoteLoader.module("ex01")` returns a `RemoteModule` whose attributes are functions that
+send their arguments to a worker process (autograder/sandbox/worker.py) running the
+student's file, and return plain data. A call that raises, crashes the process, exits,
+hangs past its timeout or answers with junk raises here, in the test that made it; the
+next call starts a fresh process, so one bad call costs one test.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from autograder.sandbox import wire
+from tests.public.harness import EXERCISES, SubmissionError
+
+RUNTIME_FILES = ("worker.py", "wire.py")
+
+
+class StudentCodeError(Exception):
+    """Student code raised, crashed, exited or timed out during a call."""
+
+
+_error_types: dict[str, type] = {}
+
+
+def _error_class(etype: str, builtin: bool) -> type:
+    """An exception class that is both StudentCodeError and, for builtin types, the
+    student's own type, so `pytest.raises(ValueError)` reads the same in both modes."""
+    base = getattr(builtins, etype, None)
+    if not (builtin and isinstance(base, type) and issubclass(base, Exception)
+            and not issubclass(base, AssertionError)):
+        return StudentCodeError
+    if etype not in _error_types:
+        _error_types[etype] = type(f"Student{etype}", (StudentCodeError, base), {})
+    return _error_types[etype]
+
+
+class Handle:
+    """A value that stayed in the student process (e.g. a cache object)."""
+
+    def __init__(self, process: StudentProcess, generation: int, key: int, type_name: str):
+        self.process, self.generation, self.key, self.type_name = (
+            process, generation, key, type_name)
+
+    def __repr__(self):
+        return f"<student {self.type_name} object>"
+
+
+class Limits:
+    """Resources of one student process, and the user it runs as.
+
+    A grader running as root with AUTOGRADER_STUDENT_USER set (Gradescope's
+    run_autograder does) starts student code as that unprivileged user, who cannot read
+    the solutions or hidden tests. Elsewhere student code runs as the grader's own user,
+    still in its own process with these limits.
+    """
+
+    def __init__(self, memory_mb=3072, cpu_s=600, file_mb=64, user=None):
+        self.memory_mb, self.cpu_s, self.file_mb = memory_mb, cpu_s, file_mb
+        self.user = user if user is not None else os.environ.get("AUTOGRADER_STUDENT_USER")
+
+    def ids(self):
+        if os.geteuid() != 0 or not self.user:
+            return None
+        import pwd
+
+        entry = pwd.getpwnam(self.user)
+        return entry.pw_uid, entry.pw_gid
+
+    def preexec(self):
+        import resource
+
+        ids = self.ids()
+
+        def apply():
+            mem = self.memory_mb * 2**20
+            resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+            resource.setrlimit(resource.RLIMIT_CPU, (self.cpu_s, self.cpu_s + 5))
+            size = self.file_mb * 2**20
+            resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            # A write past the file limit fails with an error instead of killing the process.
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            if ids is not None:
+                os.setgroups([])
+                os.setgid(ids[1])
+                os.setuid(ids[0])
+                resource.setrlimit(resource.RLIMIT_NPROC, (256, 256))
+
+        return apply
+
+
+class StudentProcess:
+    """One worker process running one student file; restarted after any failure."""
+
+    def __init__(self, staging: Path, module_name: str, limits: Limits, load_timeout=60.0):
+        self.staging, self.module_name, self.limits = staging, module_name, limits
+        self.load_timeout = load_timeout
+        self.proc = None
+        self.generation = 0
+        self.log_path = staging / "logs" / f"{module_name}.log"
+
+    def _env(self) -> dict:
+        scratch = str(self.staging / "scratch")
+        return {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": scratch,
+            "TMPDIR": scratch,
+            "LANG": "C.UTF-8",
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": scratch,
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
+
+    def start(self):
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        log = open(self.log_path, "ab")
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-E", "-s", "-B", str(self.staging / "runtime" / "worker.py"),
+                 str(req_r), str(resp_w), str(self.staging / "submission"), self.module_name],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                pass_fds=(req_r, resp_w), cwd=self.staging / "scratch", env=self._env(),
+                preexec_fn=self.limits.preexec(), start_new_session=True,
+            )
+        finally:
+            log.close()
+            os.close(req_r)
+            os.close(resp_w)
+        self.req, self.resp = req_w, resp_r
+        self.generation += 1
+        try:
+            header, _ = wire.read_message(self.resp, time.monotonic() + self.load_timeout)
+        except TimeoutError:
+            self.stop()
+            raise SubmissionError(
+                f"{self.module_name}.py: importing the file took over {self.load_timeout:.0f} s "
+                "(does it train or loop at import time? Put demo code under "
+                "if __name__ == '__main__':)") from None
+        except (EOFError, wire.WireError, ValueError):
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+            note = self._exit_note()
+            self.stop()
+            raise SubmissionError(
+                f"{self.module_name}.py: the process exited while importing the file"
+                f"{note}{self.output_tail()}") from None
+        if "load_error" in header:
+            self.stop()
+            err = header["load_error"]
+            msg = err.get("msg", "")
+            if err.get("etype") == "SyntaxError":
+                raise SubmissionError(f"{self.module_name}.py: {msg}")
+            raise SubmissionError(
+                f"{self.module_name}.py: importing the file raised {err.get('etype')}: "
+                f"{msg}\n{err.get('tb', '')}".rstrip())
+
+    def _exit_note(self) -> str:
+        code = self.proc.poll() if self.proc else None
+        if code is None:
+            return ""
+        if code < 0:
+            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else code
+            hint = " (out of memory or CPU time?)" if name in ("SIGKILL", "SIGXCPU") else ""
+            return f" (killed by {name}{hint})"
+        return f" (exit code {code}: did the code call exit(), sys.exit() or os._exit()?)"
+
+    def output_tail(self, limit=1500) -> str:
+        try:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(max(0, fh.seek(0, 2) - limit))
+                text = fh.read().decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+        return f"\n--- last output of your code ---\n{text}" if text else ""
+
+    def stop(self):
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+        for fd in (self.req, self.resp):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.proc = None
+
+    def _encode_args(self, args, kwargs):
+        def keep(value):
+            if isinstance(value, Handle):
+                if value.process is not self or value.generation != self.generation:
+                    raise StudentCodeError(
+                        f"a {value.type_name} returned by an earlier call cannot be used: "
+                        "the student process was restarted after a crash in between")
+                return {"ref": value.key}
+            raise wire.WireError(f"tests cannot send a {type(value).__name__}")
+
+        enc = wire.Encoder(keep=keep)
+        return enc.encode(tuple(args)), enc.encode(kwargs), enc.arrays
+
+    def call(self, func: str, args, kwargs, timeout: float):
+        if self.proc is None:
+            self.start()
+        args_tree, kwargs_tree, arrays = self._encode_args(args, kwargs)
+        try:
+            wire.write_message(self.req, {"func": func, "args": args_tree,
+                                          "kwargs": kwargs_tree}, arrays)
+            header, out = wire.read_message(self.resp, time.monotonic() + timeout)
+        except TimeoutError:
+            self.stop()
+            raise StudentCodeError(
+                f"{func} did not return within {timeout:g} s (an endless loop? far too many "
+                f"steps?){self.output_tail()}") from None
+        except (EOFError, BrokenPipeError, wire.WireError, ValueError, OSError) as exc:
+            if isinstance(exc, (EOFError, BrokenPipeError)):
+                try:
+                    self.proc.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    pass
+                note = self._exit_note()
+            else:
+                note = f": its answer was not readable ({exc})"
+            self.stop()
+            raise StudentCodeError(
+                f"the student process died during {func}{note}{self.output_tail()}") from None
+        if not header.get("ok"):
+            raise self._raised(func, header)
+        root = [list(args), kwargs]
+        generation = self.generation
+
+        def resolve(tag, value):
+            if tag == "handle":
+                return Handle(self, generation, int(value[0]), str(value[1]))
+            if tag == "alias":
+                return _at(root, value)
+            raise wire.WireError(f"unknown tag {tag}")
+
+        try:
+            result = wire.decode(header["result"], out, resolve)
+            for path, value in header.get("mutations", []):
+                _apply_mutation(root, path, wire.decode(value, out, resolve))
+        except (wire.WireError, KeyError, TypeError, ValueError, IndexError) as exc:
+            raise StudentCodeError(f"{func}: the answer could not be read ({exc})") from None
+        return result
+
+    def _raised(self, func, err) -> Exception:
+        etype, msg, tb = err.get("etype", "Exception"), err.get("msg", ""), err.get("tb", "")
+        if etype == "NotImplementedError":
+            text = f"not implemented yet: {msg or func}"
+        else:
+            text = f"{func} raised {etype}: {msg}"
+            if tb:
+                text += f"\n--- where, in your code ---\n{tb.rstrip()}"
+        return _error_class(etype, bool(err.get("builtin")))(text)
+
+
+def _at(root, path):
+    obj = root
+    for kind, key in path:
+        obj = obj[key]
+    return obj
+
+
+def _apply_mutation(root, path, value):
+    """Make the caller's argument look as the student left it."""
+    import numpy as np
+
+    if not path:
+        return
+    parent = _at(root, path[:-1])
+    key = path[-1][1]
+    current = parent[key]
+    if (isinstance(current, np.ndarray) and isinstance(value, np.ndarray)
+            and current.shape == value.shape):
+        np.copyto(current, value, casting="unsafe")
+    elif isinstance(current, dict) and isinstance(value, dict):
+        current.clear()
+        current.update(value)
+    elif isinstance(current, list) and isinstance(value, list):
+        current[:] = value
+    elif isinstance(parent, (list, dict)):
+        parent[key] = value
+
+
+class RemoteModule:
+    """Stands in for the student's module: `module.f(*args)` runs f in the worker."""
+
+    def __init__(self, process: StudentProcess, timeout: float = 10.0):
+        self._process, self._timeout = process, timeout
+
+    def with_timeout(self, seconds: float) -> RemoteModule:
+        return RemoteModule(self._process, seconds)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+
+        def call(*args, **kwargs):
+            return self._process.call(name, args, kwargs, self._timeout)
+
+        call.__name__ = name
+        return call
+
+
+class RemoteLoader:
+    """What the grading plugin installs as `config.student_loader`.
+
+    `staging` is a folder the grader prepared: submission/ (the student's files only),
+    data/, runtime/ (worker.py, wire.py), scratch/ (the only place the student may write).
+    """
+
+    def __init__(self, staging: Path, limits: Limits | None = None):
+        self.staging = Path(staging)
+        self.limits = limits or Limits()
+        self.processes: dict[str, StudentProcess] = {}
+        self.errors: dict[str, SubmissionError] = {}
+
+    def module(self, exid: str) -> RemoteModule:
+        if exid in self.errors:
+            raise self.errors[exid]
+        if exid not in self.processes:
+            filename = EXERCISES[exid]
+            if not (self.staging / "submission" / filename).is_file():
+                self.errors[exid] = SubmissionError(f"{filename} is not in the submission")
+                raise self.errors[exid]
+            process = StudentProcess(self.staging, filename[:-3], self.limits)
+            try:
+                process.start()
+            except SubmissionError as exc:
+                self.errors[exid] = exc
+                raise
+            self.processes[exid] = process
+        return RemoteModule(self.processes[exid])
+
+    def scratch_dir(self, name: str) -> Path:
+        path = self.staging / "scratch" / "tests" / name
+        path.mkdir(parents=True, exist_ok=True)
+        ids = self.limits.ids()
+        if ids is not None:
+            os.chown(path, *ids)
+        return path
+
+    def close(self):
+        for process in self.processes.values():
+            process.stop()
+
+
+def stage(files: dict[str, Path], staging: Path, data_dir: Path | None, limits: Limits) -> Path:
+    """Lay out a staging folder for `files` (exercise file name -> path of the student's
+    copy). Only regular files are copied, never links."""
+    for sub in ("submission", "runtime", "scratch", "logs", "data"):
+        (staging / sub).mkdir(parents=True, exist_ok=True)
+    for name, src in files.items():
+        shutil.copyfile(src, staging / "submission" / name, follow_symlinks=False)
+    here = Path(__file__).parent
+    for name in RUNTIME_FILES:
+        shutil.copyfile(here / name, staging / "runtime" / name)
+    if data_dir is not None and data_dir.is_dir():
+        shutil.copytree(data_dir, staging / "data", dirs_exist_ok=True, symlinks=False)
+    ids = limits.ids()
+    if ids is not None:
+        # The student user may read its files and write only to scratch/.
+        for path in [staging, *staging.rglob("*")]:
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
+        for path in [staging / "scratch", *(staging / "scratch").rglob("*")]:
+            os.chown(path, *ids)
+        os.chmod(staging / "logs", 0o700)
+    return staging

@@ -1,0 +1,149 @@
+"""The untrusted side: runs ONE student file and answers calls on it, nothing else.
+
+Started by autograder.sandbox.client as
+    python -I -B worker.py REQ_FD RESP_FD SUBMISSION_DIR MODULE_NAME
+from a private copy of this file and wire.py, with only the student's files on sys.path,
+limits on memory/CPU/files set by the parent and, when the grader is root, as an
+unprivileged user. Nothing it returns is trusted: the grader only judges the data.
+
+Per call it reports back (besides the result) which argument arrays or dicts the student
+changed, so the grader can apply the change to its own arguments and tests see the same
+thing as when the module is imported in one process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import traceback
+
+import numpy as np
+import wire
+
+_objects: dict[int, object] = {}
+
+
+def _keep(value) -> dict:
+    key = len(_objects) + 1
+    _objects[key] = value
+    return {"handle": [key, type(value).__name__]}
+
+
+def _resolve(tag, value):
+    if tag == "ref" and value in _objects:
+        return _objects[value]
+    raise wire.WireError(f"unknown reference {tag}:{value}")
+
+
+def _leaves(value, path=()):
+    """(path, object) for every array, list and dict reachable from `value`."""
+    if isinstance(value, np.ndarray):
+        yield path, value
+    elif isinstance(value, (list, tuple)):
+        if isinstance(value, list):
+            yield path, value
+        for i, item in enumerate(value):
+            yield from _leaves(item, path + (["i", i],))
+    elif isinstance(value, dict):
+        yield path, value
+        for k, item in value.items():
+            if type(k) in (str, int, float, bool):
+                yield from _leaves(item, path + (["k", k],))
+
+
+def _snapshot(root):
+    snap = []
+    for path, obj in _leaves(root):
+        if isinstance(obj, np.ndarray):
+            snap.append((path, obj, obj.copy()))
+        elif isinstance(obj, dict):
+            snap.append((path, obj, [(k, id(v)) for k, v in obj.items()]))
+        else:
+            snap.append((path, obj, [id(v) for v in obj]))
+    return snap
+
+
+def _changed(obj, before) -> bool:
+    if isinstance(obj, np.ndarray):
+        return obj.shape != before.shape or not np.array_equal(obj, before, equal_nan=True)
+    if isinstance(obj, dict):
+        return [(k, id(v)) for k, v in obj.items()] != before
+    return [id(v) for v in obj] != before
+
+
+def _student_traceback(exc: BaseException, submission_dir: str) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f.filename.startswith(submission_dir)]
+    text = "".join(traceback.format_list(frames[-8:]))
+    return text.replace(submission_dir + os.sep, "")[-3000:]
+
+
+def _error(exc: BaseException, submission_dir: str) -> dict:
+    return {
+        "ok": False,
+        "etype": type(exc).__name__,
+        "builtin": type(exc).__module__ == "builtins",
+        "msg": str(exc)[:2000],
+        "tb": _student_traceback(exc, submission_dir),
+    }
+
+
+def _call(header, arrays, module, submission_dir):
+    args = wire.decode(header["args"], arrays, _resolve)
+    kwargs = wire.decode(header["kwargs"], arrays, _resolve)
+    root = [list(args), kwargs]
+    snap = _snapshot(root)
+    func = getattr(module, header["func"], None)
+    if not callable(func):
+        raise AttributeError(f"{module.__name__}.py defines no function '{header['func']}'")
+    result = func(*root[0], **root[1])
+    # Only objects the caller already had can be sent back as references to its own.
+    alias = {id(obj): list(path) for path, obj, _ in snap}
+    enc = wire.Encoder(keep=_keep, alias=alias)
+    out = {"ok": True, "result": enc.encode(result), "mutations": []}
+    for path, obj, before in snap:
+        if _changed(obj, before):
+            # Unchanged parts of a changed container come back as references to the
+            # caller's own objects; the changed object itself must be sent as a value.
+            enc.alias = {k: p for k, p in alias.items() if k != id(obj)}
+            out["mutations"].append([list(path), enc.encode(obj)])
+    return out, enc.arrays
+
+
+def main(argv: list[str]) -> int:
+    req_fd, resp_fd = int(argv[1]), int(argv[2])
+    submission_dir, module_name = argv[3], argv[4]
+    sys.path[:] = [submission_dir] + [p for p in sys.path if "site-packages" in p
+                                      or p.startswith(sys.base_prefix)]
+    path = os.path.join(submission_dir, module_name + ".py")
+    try:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    except BaseException as exc:  # noqa: BLE001 - whatever the import does is the student's
+        err = _error(exc, submission_dir)
+        if isinstance(exc, SyntaxError):
+            err["msg"] = f"SyntaxError at line {exc.lineno}: {exc.msg}"
+        wire.write_message(resp_fd, {"load_error": err})
+        return 0
+    wire.write_message(resp_fd, {"ready": True})
+    while True:
+        try:
+            header, arrays = wire.read_message(req_fd)
+        except EOFError:
+            return 0
+        try:
+            reply, out_arrays = _call(header, arrays, module, submission_dir)
+        except BaseException as exc:  # noqa: BLE001 - reported to the grader, which judges
+            reply, out_arrays = _error(exc, submission_dir), {}
+        try:
+            message = wire.pack(reply, out_arrays)
+        except Exception as exc:  # noqa: BLE001 - e.g. a result too large or not encodable
+            message = wire.pack(_error(exc, submission_dir))
+        wire.write_bytes(resp_fd, message)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,244 @@
+"""The trust boundary: what student code can do to a call, and what the grader sees.
+
+Each test stages a small hand-written student file and calls it through the same
+RemoteLoader the grading run uses.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from autograder.sandbox.client import Limits, RemoteLoader, StudentCodeError, stage
+from tests.public.harness import SubmissionError, check_array
+
+FILE = "ex_01_basic_rnn.py"
+
+
+@pytest.fixture
+def student(tmp_path):
+    """student(source, **limits) -> RemoteModule running `source` as ex_01_basic_rnn.py."""
+    loaders = []
+
+    def make(source: str, **limits):
+        src = tmp_path / "src"
+        src.mkdir(exist_ok=True)
+        (src / FILE).write_text(textwrap.dedent(source))
+        staging = stage({FILE: src / FILE}, tmp_path / f"staging{len(loaders)}", None,
+                        Limits(**limits))
+        loader = RemoteLoader(staging, Limits(**limits))
+        loaders.append(loader)
+        return loader.module("ex01")
+
+    yield make
+    for loader in loaders:
+        loader.close()
+
+
+def test_values_and_nested_results_cross_as_plain_data(student):
+    m = student("""
+        import numpy as np
+        def f(x, d):
+            return x * 2, {"a": d["a"] + 1, 3.5: [np.float64(1.5), None, "s", (1, 2)]}
+    """)
+    y, d = m.f(np.arange(3.0), {"a": np.ones(2)})
+    np.testing.assert_array_equal(y, [0.0, 2.0, 4.0])
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(d["a"], [2.0, 2.0])
+    assert d[3.5] == [1.5, None, "s", (1, 2)]
+    assert isinstance(d[3.5][0], np.float64)
+
+
+def test_objects_stay_in_the_student_process_as_handles(student):
+    m = student("""
+        class Cache:
+            def __init__(self, v):
+                self.v = v
+        def fwd(x):
+            return x + 1, Cache(x)
+        def bwd(cache):
+            return cache.v * 10
+    """)
+    _, cache = m.fwd(np.ones(2))
+    assert "Cache" in repr(cache)
+    np.testing.assert_array_equal(m.bwd(cache), [10.0, 10.0])
+
+
+def test_rng_arguments_arrive_in_the_same_state(student):
+    m = student("""
+        def draw(rng):
+            return rng.normal(size=3)
+    """)
+    expected = np.random.default_rng(7).normal(size=3)
+    np.testing.assert_array_equal(m.draw(np.random.default_rng(7)), expected)
+
+
+def test_mutated_arguments_are_copied_back_to_the_caller(student):
+    m = student("""
+        def f(x, grads):
+            x *= 2
+            grads["W"] = grads["W"] * 0
+            return None
+    """)
+    x = np.ones(3)
+    grads = {"W": np.ones(2), "b": np.ones(1)}
+    b_before = grads["b"]
+    m.f(x, grads)
+    np.testing.assert_array_equal(x, [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(grads["W"], [0.0, 0.0])
+    assert grads["b"] is b_before
+
+
+def test_returning_an_argument_returns_the_callers_own_object(student):
+    m = student("""
+        def same(grads):
+            return grads, grads["W"]
+    """)
+    grads = {"W": np.ones(2)}
+    d, w = m.same(grads)
+    assert d is grads and w is grads["W"]
+
+
+def test_builtin_exceptions_keep_their_type(student):
+    m = student("""
+        def f(max_norm):
+            raise ValueError(f"max_norm must be positive, got {max_norm}")
+    """)
+    with pytest.raises(ValueError, match="max_norm must be positive") as info:
+        m.f(-1)
+    assert isinstance(info.value, StudentCodeError)
+    assert "ex_01_basic_rnn.py" in str(info.value) and "line 3" in str(info.value)
+
+
+def test_not_implemented_says_which_function(student):
+    m = student("""
+        def rnn_step_forward(x):
+            raise NotImplementedError("rnn_step_forward")
+    """)
+    with pytest.raises(NotImplementedError, match="not implemented yet: rnn_step_forward"):
+        m.rnn_step_forward(1)
+
+
+def test_a_missing_function_is_named(student):
+    m = student("x = 1\n")
+    with pytest.raises(AttributeError, match="defines no function 'rnn_forward'"):
+        m.rnn_forward()
+
+
+@pytest.mark.parametrize("how", ["os._exit(0)", "sys.exit(0)", "os.kill(os.getpid(), 9)"])
+def test_exiting_fails_one_call_and_the_next_call_works(student, how):
+    m = student(f"""
+        import os, sys
+        def bad():
+            {how}
+        def good():
+            return 42
+    """)
+    with pytest.raises(StudentCodeError):
+        m.bad()
+    assert m.good() == 42
+
+
+def test_an_endless_loop_times_out_and_the_process_is_replaced(student):
+    m = student("""
+        def spin():
+            while True:
+                pass
+        def good():
+            return 1
+    """)
+    with pytest.raises(StudentCodeError, match="did not return within 1 s"):
+        m.with_timeout(1).spin()
+    assert m.good() == 1
+
+
+def test_a_handle_from_a_crashed_process_is_refused(student):
+    m = student("""
+        import os
+        def make():
+            return object()
+        def crash():
+            os._exit(3)
+        def use(h):
+            return 1
+    """)
+    handle = m.make()
+    with pytest.raises(StudentCodeError, match="exit code 3"):
+        m.crash()
+    with pytest.raises(StudentCodeError, match="restarted"):
+        m.use(handle)
+
+
+def test_memory_is_limited(student):
+    m = student("""
+        import numpy as np
+        def hog():
+            return np.ones((1024, 1024, 1024)).sum()
+    """, memory_mb=800)
+    with pytest.raises(StudentCodeError, match="MemoryError"):
+        m.hog()
+
+
+def test_output_floods_are_bounded(student):
+    m = student("""
+        def spam():
+            while True:
+                print("x" * 10000)
+    """, file_mb=1)
+    with pytest.raises(StudentCodeError) as info:
+        m.spam()
+    assert len(str(info.value)) < 4000
+
+
+def test_an_object_equal_to_everything_is_not_an_array(student):
+    m = student("""
+        class Liar:
+            def __eq__(self, other):
+                return True
+            shape = (2, 5)
+            dtype = "float64"
+        def f():
+            return Liar()
+    """)
+    got = m.f()
+    with pytest.raises(AssertionError, match="expected a numpy array, got .*Liar"):
+        check_array(got, (2, 5), what="f")
+
+
+def test_patching_numpy_in_the_student_process_does_not_reach_the_grader(student):
+    m = student("""
+        import numpy as np
+        import numpy.testing
+        np.allclose = lambda *a, **k: True
+        numpy.testing.assert_allclose = lambda *a, **k: None
+        def f():
+            return np.zeros(2)
+    """)
+    m.f()
+    assert not np.allclose(np.zeros(2), np.ones(2))
+    with pytest.raises(AssertionError):
+        np.testing.assert_allclose(np.zeros(2), np.ones(2))
+
+
+@pytest.mark.parametrize("source, message", [
+    ("def f(:\n    pass\n", "SyntaxError at line 1"),
+    ("import no_such_module_xyz\n", "ModuleNotFoundError"),
+    ("import os\nos._exit(0)\n", "exited while importing"),
+    ("raise SystemExit(2)\n", "SystemExit"),
+])
+def test_a_file_that_cannot_load_fails_with_a_reason(student, source, message):
+    with pytest.raises(SubmissionError, match=message):
+        student(source)
+
+
+def test_only_the_student_folder_is_importable(student, tmp_path):
+    m = student("""
+        import sys
+        def paths():
+            return [p for p in sys.path]
+    """)
+    paths = m.paths()
+    assert not any(p.rstrip("/").endswith(("work/main", "tests", "solutions")) for p in paths)
+    assert paths[0].endswith("submission")

@@ -1,0 +1,110 @@
+"""Finding the student's files in folders and zips, and ignoring everything else."""
+
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+
+import pytest
+
+from autograder.submission import BadSubmission, collect
+
+EX1 = "ex_01_basic_rnn.py"
+
+
+def _names(files):
+    return sorted(files)
+
+
+def test_files_at_the_top_and_nested_two_folders_down_are_found(tmp_path):
+    sub = tmp_path / "sub"
+    (sub / "hw3" / "code").mkdir(parents=True)
+    (sub / "hw3" / "code" / EX1).write_text("A = 1\n")
+    (sub / "ex_02_time_series_prediction.py").write_text("B = 2\n")
+    files, notes = collect(sub, tmp_path / "out")
+    assert _names(files) == [EX1, "ex_02_time_series_prediction.py"]
+    assert (tmp_path / "out" / EX1).read_text() == "A = 1\n"
+    assert any("found at hw3/code" in n for n in notes)
+    assert any("ex_03_char_language_model.py: not in the submission" in n for n in notes)
+
+
+def test_too_deep_hidden_and_macosx_copies_are_ignored(tmp_path):
+    sub = tmp_path / "sub"
+    for folder in ("a/b/c", "__MACOSX", ".hidden"):
+        (sub / folder).mkdir(parents=True)
+        (sub / folder / EX1).write_text("x = 1\n")
+    files, _ = collect(sub, tmp_path / "out")
+    assert files == {}
+
+
+def test_the_shallowest_copy_wins(tmp_path):
+    sub = tmp_path / "sub"
+    (sub / "old").mkdir(parents=True)
+    (sub / "old" / EX1).write_text("old = 1\n")
+    (sub / EX1).write_text("new = 1\n")
+    files, _ = collect(sub, tmp_path / "out")
+    assert files[EX1].read_text() == "new = 1\n"
+
+
+def test_other_files_are_never_copied(tmp_path):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    for name in ("conftest.py", "numpy.py", "sitecustomize.py", "evil.pth", EX1):
+        (sub / name).write_text("import os\n")
+    collect(sub, tmp_path / "out")
+    assert sorted(os.listdir(tmp_path / "out")) == [EX1]
+
+
+def test_links_are_not_followed(tmp_path):
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / EX1).write_text("SOLUTION = 1\n")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "linked").symlink_to(secret, target_is_directory=True)
+    (sub / EX1).symlink_to(secret / EX1)
+    files, notes = collect(sub, tmp_path / "out")
+    assert files == {}
+    assert any("link" in n for n in notes)
+
+
+def test_zip_with_a_top_folder_is_read(tmp_path):
+    archive = tmp_path / "s.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("submission/" + EX1, "A = 1\n")
+        zf.writestr("__MACOSX/submission/._" + EX1, "junk")
+        zf.writestr("submission/conftest.py", "import os\n")
+    files, _ = collect(archive, tmp_path / "out")
+    assert _names(files) == [EX1]
+    assert sorted(os.listdir(tmp_path / "out")) == [EX1]
+
+
+def test_zip_traversal_and_links_are_refused(tmp_path):
+    archive = tmp_path / "s.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../../" + EX1, "A = 1\n")
+        link = zipfile.ZipInfo("ex_03_char_language_model.py")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(link, "/etc/passwd")
+    files, _ = collect(archive, tmp_path / "out")
+    assert files == {}
+    assert not (tmp_path / EX1).exists()
+
+
+def test_oversized_files_are_ignored(tmp_path):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / EX1).write_bytes(b"#" * (3 * 2**20))
+    files, notes = collect(sub, tmp_path / "out")
+    assert files == {} and any("larger than" in n for n in notes)
+
+
+@pytest.mark.parametrize("make", ["not_zip", "missing", "text_file"])
+def test_unreadable_submissions_say_why(tmp_path, make):
+    path = {"not_zip": tmp_path / "a.zip", "missing": tmp_path / "nope",
+            "text_file": tmp_path / "a.txt"}[make]
+    if make != "missing":
+        path.write_text("hello")
+    with pytest.raises(BadSubmission, match=str(path.name)):
+        collect(path, tmp_path / "out")

@@ -1,0 +1,137 @@
+"""Fixtures that hand each test the student's module, and the points table of `make check`.
+
+`make check` imports your file into this process (set IMPL=solutions to test the
+reference). The grader installs a loader that runs your file in a separate process
+instead; the tests and their points are the same.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.public.harness import (
+    EXERCISES,
+    REPO,
+    SubmissionError,
+    load_in_process,
+    rubric_entry,
+)
+
+_local_cache: dict = {}
+
+
+def _student(request, exid: str):
+    loader = getattr(request.config, "student_loader", None)
+    if loader is not None:
+        return loader.module(exid)
+    impl = Path(os.environ.get("IMPL") or "assignments")
+    impl = impl if impl.is_absolute() else REPO / impl
+    key = (str(impl), exid)
+    if key not in _local_cache:
+        try:
+            _local_cache[key] = load_in_process(exid, impl)
+        except SubmissionError as exc:
+            _local_cache[key] = exc
+    found = _local_cache[key]
+    if isinstance(found, SubmissionError):
+        raise found
+    return found
+
+
+@pytest.fixture
+def ex01(request):
+    """The student's ex_01_basic_rnn module."""
+    return _student(request, "ex01")
+
+
+@pytest.fixture
+def ex02(request):
+    return _student(request, "ex02")
+
+
+@pytest.fixture
+def ex03(request):
+    return _student(request, "ex03")
+
+
+@pytest.fixture
+def ex04(request):
+    return _student(request, "ex04")
+
+
+@pytest.fixture
+def student_tmp(request, tmp_path):
+    """A folder that student code may write into (plots) and the test can read."""
+    loader = getattr(request.config, "student_loader", None)
+    if loader is not None:
+        return loader.scratch_dir(request.node.name)
+    return tmp_path
+
+
+# ---------------------------------------------------------------------------------------
+# The points table printed at the end of `make check`
+# ---------------------------------------------------------------------------------------
+
+_outcomes: dict = {}
+
+
+def pytest_runtest_logreport(report):
+    if "/public/" not in report.nodeid.replace("\\", "/"):
+        return
+    previous = _outcomes.get(report.nodeid)
+    if report.failed or report.skipped:
+        if previous is None or previous[0] == "passed":
+            _outcomes[report.nodeid] = ("failed", _reason(report))
+    elif report.when == "call" and previous is None:
+        _outcomes[report.nodeid] = ("passed", "")
+
+
+def _reason(report) -> str:
+    if report.skipped:
+        return "skipped (a skipped test scores 0)"
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(report.longrepr)
+    first = text.strip().splitlines()[0] if text.strip() else "failed"
+    return first.removeprefix("AssertionError: ")[:300]
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if getattr(config, "student_loader", None) is not None or not _outcomes:
+        return
+    entries = {}
+    for item in getattr(config, "_public_items", []):
+        if item.nodeid in _outcomes:
+            entries[item.nodeid] = rubric_entry(item)
+    write = terminalreporter.write_line
+    write("")
+    write("=" * 100)
+    write(f"{'test':<72} {'points':>9}  result")
+    write("-" * 100)
+    totals: dict = {}
+    first_failure = None
+    for nodeid, entry in entries.items():
+        status, reason = _outcomes[nodeid]
+        got = entry["points"] if status == "passed" else 0.0
+        tot = totals.setdefault(entry["exercise"], [0.0, 0.0])
+        tot[0] += got
+        tot[1] += entry["points"]
+        write(f"{entry['name'][:72]:<72} {got:>4g}/{entry['points']:<4g}  {status.upper()}")
+        if status != "passed":
+            write(f"    -> {reason}")
+            first_failure = first_failure or nodeid
+    write("-" * 100)
+    for exid, (got, out_of) in totals.items():
+        write(f"{exid} ({EXERCISES[exid]}): {got:g}/{out_of:g} public points")
+    got_all = sum(t[0] for t in totals.values())
+    out_all = sum(t[1] for t in totals.values())
+    write(f"Total: {got_all:g}/{out_all:g} public points. Hidden tests run when you submit; "
+          "they use other sizes and seeds.")
+    if first_failure:
+        write(f"Rerun one test with details:  make check T='{first_failure}'")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    config._public_items = [i for i in items if "/public/" in i.nodeid.replace("\\", "/")]

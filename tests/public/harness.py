@@ -1,0 +1,232 @@
+"""What every test of the assignment shares: which file is which exercise, how a student
+module is loaded for `make check`, the rubric read off the tests, and checks whose
+failure messages say what is wrong and how to look for it.
+
+This file ships to students with the public tests. The grader (not shipped) replaces the
+in-process loader with one that runs the student's file in a separate, untrusted process;
+the tests cannot tell the difference, so `make check` and grading report the same tests.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Exercise id -> the student file it grades. The order is the order of the rubric.
+EXERCISES = {
+    "ex01": "ex_01_basic_rnn.py",
+    "ex02": "ex_02_time_series_prediction.py",
+    "ex03": "ex_03_char_language_model.py",
+    "ex04": "ex_04_rnn_pytorch.py",
+}
+
+
+class SubmissionError(Exception):
+    """The student's file could not be used at all (missing, syntax error, import failed)."""
+
+
+# ---------------------------------------------------------------------------------------
+# Loading student code in-process (make check)
+# ---------------------------------------------------------------------------------------
+
+
+def describe_load_error(filename: str, exc: BaseException) -> str:
+    """One line that says why a student file could not be imported."""
+    if isinstance(exc, SyntaxError):
+        return f"{filename}: SyntaxError at line {exc.lineno}: {exc.msg}"
+    if isinstance(exc, NotImplementedError):
+        return f"{filename}: not implemented yet: {exc} (raised while importing the file)"
+    return f"{filename}: importing the file raised {type(exc).__name__}: {exc}"
+
+
+class LocalModule:
+    """A student module imported into this process. Attribute access returns the
+    student's functions unchanged; `with_timeout` exists so tests read the same in
+    both modes (here pytest-timeout is the only limit)."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def with_timeout(self, seconds: float) -> LocalModule:
+        return self
+
+    def __getattr__(self, name):
+        try:
+            return getattr(self._module, name)
+        except AttributeError:
+            raise AttributeError(
+                f"{self._module.__name__}.py defines no '{name}': keep the names of the "
+                "skeleton (see CONTRACT in the README)"
+            ) from None
+
+
+def load_in_process(exid: str, impl_dir: Path) -> LocalModule:
+    """Import `impl_dir/<file of exid>` under a private module name."""
+    filename = EXERCISES[exid]
+    path = Path(impl_dir) / filename
+    if not path.is_file():
+        raise SubmissionError(f"{filename} not found in {impl_dir}")
+    # The file's own folder goes first on sys.path so that exercises can import each other.
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    name = path.stem
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as exc:  # noqa: BLE001 - SystemExit in student code is a load error too
+        sys.modules.pop(name, None)
+        raise SubmissionError(describe_load_error(filename, exc)) from None
+    return LocalModule(module)
+
+
+# ---------------------------------------------------------------------------------------
+# The rubric, read off the tests themselves
+# ---------------------------------------------------------------------------------------
+
+
+def exercise_of(nodeid: str) -> str:
+    """`tests/public/test_ex01_step.py::test_x` -> `ex01`."""
+    match = re.search(r"test_(ex0\d)", nodeid)
+    if not match:
+        raise ValueError(f"test {nodeid} is not in a test_exNN_*.py file")
+    return match.group(1)
+
+
+def rubric_entry(item) -> dict:
+    """Name, points and visibility of one collected test: what results.json and the
+    `make check` table both print."""
+    marker = item.get_closest_marker("points")
+    if marker is None or not marker.args:
+        raise ValueError(f"{item.nodeid} has no @pytest.mark.points(n)")
+    doc = (item.function.__doc__ or "").strip().splitlines()
+    if not doc:
+        raise ValueError(f"{item.nodeid} has no docstring: its first line names the test")
+    hidden = "/hidden/" in item.nodeid.replace("\\", "/")
+    return {
+        "nodeid": item.nodeid,
+        "exercise": exercise_of(item.nodeid),
+        "name": f"{exercise_of(item.nodeid)} {doc[0]}",
+        "points": float(marker.args[0]),
+        "visibility": "after_published" if hidden else "visible",
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Checks with messages that teach
+# ---------------------------------------------------------------------------------------
+
+
+def check_array(got, expected_shape, *, what: str, dtype=np.float64) -> np.ndarray:
+    """Type, then dtype, then shape, then finiteness: the order in which to fix things."""
+    if not isinstance(got, np.ndarray):
+        kind = getattr(got, "type_name", None) or type(got).__name__
+        raise AssertionError(
+            f"{what}: expected a numpy array, got {kind}. "
+            "Return np.ndarray (not a list, tuple or scalar)."
+        )
+    if dtype is not None and got.dtype != dtype:
+        hint = ""
+        if got.dtype == np.float32:
+            hint = " float32 is too coarse for gradient checks: keep every array float64."
+        elif np.issubdtype(got.dtype, np.integer):
+            hint = " Integer arrays truncate: start from float arrays (e.g. np.zeros(shape))."
+        raise AssertionError(f"{what}: dtype {got.dtype}, expected {np.dtype(dtype)}.{hint}")
+    if tuple(got.shape) != tuple(expected_shape):
+        raise AssertionError(
+            f"{what}: shape {tuple(got.shape)}, expected {tuple(expected_shape)}."
+            + _shape_hint(tuple(got.shape), tuple(expected_shape))
+        )
+    if np.issubdtype(got.dtype, np.floating) and not np.all(np.isfinite(got)):
+        bad = np.argwhere(~np.isfinite(got))[0]
+        raise AssertionError(f"{what}: non-finite value {got[tuple(bad)]} at index {tuple(bad)}.")
+    return got
+
+
+def _shape_hint(got: tuple, want: tuple) -> str:
+    if sorted(got) == sorted(want):
+        return " Same sizes in another order: a missing or extra transpose?"
+    if len(got) != len(want):
+        return " Wrong number of dimensions: did you sum over or drop an axis you should keep?"
+    return ""
+
+
+def assert_close(got, expected, *, what: str, atol=1e-8, rtol=1e-6, hint="", reveal=True):
+    """Compare values after checking type, dtype and shape; on failure say how far off,
+    where the worst entry is and (in public tests, `reveal`) both values there."""
+    expected = np.asarray(expected)
+    got = check_array(got, expected.shape, what=what, dtype=expected.dtype)
+    err = np.abs(got - expected)
+    tol = atol + rtol * np.abs(expected)
+    if np.all(err <= tol):
+        return
+    worst = np.unravel_index(np.argmax(err - tol), err.shape) if err.ndim else ()
+    where = f" at index {tuple(int(i) for i in worst)}" if err.ndim else ""
+    values = f" (yours {got[worst]:.6g}, expected {expected[worst]:.6g})" if reveal else ""
+    n_bad = int(np.sum(err > tol))
+    raise AssertionError(
+        f"{what}: {n_bad} of {err.size} entries differ; worst error {err[worst]:.3g}{where}"
+        f"{values}.{' ' + hint if hint else ''}"
+    )
+
+
+def rel_error(x, y) -> float:
+    """max |x-y| / max(1e-8, |x|+|y|): the gradient-check measure."""
+    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+
+
+def assert_grad(got, numeric, *, what: str, tol=1e-7, hint=""):
+    """Check an analytic gradient against centered differences (float64)."""
+    numeric = np.asarray(numeric)
+    got = check_array(got, numeric.shape, what=what)
+    err = rel_error(got, numeric)
+    if err > tol:
+        worst = np.unravel_index(np.argmax(np.abs(got - numeric)), got.shape)
+        raise AssertionError(
+            f"{what}: relative error {err:.2e} against centered differences "
+            f"(a correct gradient gives < {tol:.0e}); worst entry at index "
+            f"{tuple(int(i) for i in worst)}: yours {got[worst]:.6g}, numerical "
+            f"{numeric[worst]:.6g}.{' ' + hint if hint else ''}"
+        )
+
+
+def numerical_gradient(f, x: np.ndarray, df: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """Centered differences of sum(f(x) * df) with respect to x; x is restored."""
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        old = x[i]
+        x[i] = old + h
+        plus = np.sum(f(x) * df)
+        x[i] = old - h
+        minus = np.sum(f(x) * df)
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+def assert_png(path, *, what: str, min_bytes=2_000, max_bytes=20_000_000, min_side=100):
+    """A plot file exists, is a real PNG of plausible size (read without decoding it)."""
+    path = Path(path)
+    if path.is_symlink() or not path.is_file():
+        raise AssertionError(f"{what}: no file at {path.name}. Save the figure to the given path.")
+    size = path.stat().st_size
+    if not min_bytes <= size <= max_bytes:
+        raise AssertionError(f"{what}: {path.name} is {size} bytes; a plot is {min_bytes}+ bytes.")
+    with open(path, "rb") as fh:
+        head = fh.read(24)
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        raise AssertionError(f"{what}: {path.name} is not a PNG. Use fig.savefig(path) with .png.")
+    width, height = struct.unpack(">II", head[16:24])
+    if min(width, height) < min_side:
+        raise AssertionError(f"{what}: the image is {width}x{height} pixels; too small to read.")
