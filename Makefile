@@ -10,7 +10,7 @@ T ?= tests/public
 JOBS ?= 2
 OUT ?= results
 
-.PHONY: help setup check grade autograder release assignments test lint bench demo clean
+.PHONY: help setup check grade assignments test lint bench clean
 
 help:
 	@echo "make check                       public tests on assignments/ (IMPL=solutions for the reference)"
@@ -31,7 +31,7 @@ setup: $(STAMP)
 
 check: $(STAMP)
 	@IMPL=$(IMPL) $(PY) -m pytest $(T) -q -p no:cacheprovider \
-	    --tb=$(if $(filter tests/public,$(T)),no,short)
+	    -rN --tb=$(if $(filter tests/public,$(T)),no,short)
 
 grade: $(STAMP)
 ifdef SUBMISSIONS

@@ -34,7 +34,7 @@ def run_tests(staging: Path, outcomes: Path, timeout: float = RUN_TIMEOUT_S) -> 
     """Run the graded suites against the staged submission; returns pytest's own output
     (for the grader's log, never shown to students)."""
     dirs = [d for d in TEST_DIRS if (REPO / d).is_dir()]
-    cmd = [sys.executable, "-m", "pytest", *dirs, "--rootdir", str(REPO),
+    cmd = [sys.executable, "-m", "pytest", *dirs, "-c", str(REPO / "pyproject.toml"),
            "-p", "autograder.pytest_plugin", "--staging", str(staging),
            "--outcomes", str(outcomes), "-o", "addopts=", "-p", "no:cacheprovider",
            "-q", "--tb=no", "--assert=plain", "--timeout=300", "--no-header"]
@@ -114,9 +114,13 @@ def grade(submission: Path, out: Path | None = None, log: Path | None = None) ->
         pytest_output = run_tests(staging, outcomes)
         rubric, recorded = read_outcomes(outcomes)
     if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(pytest_output, encoding="utf-8")
     if not rubric:
         raise RuntimeError(f"the grader's own tests did not collect:\n{pytest_output[-3000:]}")
+    graded_files = {EXERCISES[entry["exercise"]] for entry in rubric}
+    notes = [n for n in notes if "not in the submission" not in n
+             or n.split(":")[0] in graded_files]
     results = build_results(rubric, recorded, notes, time.monotonic() - start)
     if out is not None:
         write_json(results, out)
@@ -133,16 +137,15 @@ def write_json(data: dict, path: Path) -> None:
 
 def format_table(results: dict, title: str = "") -> str:
     lines = [title] if title else []
-    lines.append(f"{'test':<74} {'score':>9}  status")
-    lines.append("-" * 96)
+    lines.append(f"{'score':>9}  {'status':<6}  test")
+    lines.append("-" * 100)
     for t in results["tests"]:
-        mark = "" if t["visibility"] == "visible" else " (hidden)"
-        lines.append(f"{(t['name'] + mark)[:74]:<74} {t['score']:>4g}/{t['max_score']:<4g}  "
-                     f"{t['status']}")
+        mark = "" if t["visibility"] == "visible" else "  [hidden]"
+        lines.append(f"{t['score']:>4g}/{t['max_score']:<4g}  {t['status']:<6}  {t['name']}{mark}")
         if t["status"] != "passed":
             first = (t["output"].strip().splitlines() or ["failed"])[0]
-            lines.append(f"    -> {first[:150]}")
-    lines.append("-" * 96)
+            lines.append(f"{'':>19}-> {first[:160]}")
+    lines.append("-" * 100)
     for ex, (got, out) in exercise_totals(results["tests"]).items():
         lines.append(f"{ex} ({EXERCISES[ex]}): {got:g}/{out:g}")
     total = sum(t["max_score"] for t in results["tests"])
@@ -187,7 +190,7 @@ def grade_all(folder: Path, out_dir: Path, jobs: int = 1) -> list[tuple[str, dic
             return name, None
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        graded = list(pool.map(one, zip(subs, names)))
+        graded = list(pool.map(one, zip(subs, names, strict=False)))
     write_gradebook(graded, out_dir)
     return graded
 

@@ -173,7 +173,10 @@ class StudentProcess:
         if code is None:
             return ""
         if code < 0:
-            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else code
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
             hint = " (out of memory or CPU time?)" if name in ("SIGKILL", "SIGXCPU") else ""
             return f" (killed by {name}{hint})"
         return f" (exit code {code}: did the code call exit(), sys.exit() or os._exit()?)"
@@ -273,7 +276,7 @@ class StudentProcess:
 
 def _at(root, path):
     obj = root
-    for kind, key in path:
+    for _kind, key in path:
         obj = obj[key]
     return obj
 

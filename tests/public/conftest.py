@@ -95,6 +95,8 @@ def _reason(report) -> str:
     crash = getattr(report.longrepr, "reprcrash", None)
     text = crash.message if crash is not None else str(report.longrepr)
     first = text.strip().splitlines()[0] if text.strip() else "failed"
+    if first.startswith("NotImplementedError"):
+        return "not implemented yet: " + first.partition(":")[2].strip()
     return first.removeprefix("AssertionError: ")[:300]
 
 
@@ -107,8 +109,7 @@ def pytest_terminal_summary(terminalreporter, config):
             entries[item.nodeid] = rubric_entry(item)
     write = terminalreporter.write_line
     write("")
-    write("=" * 100)
-    write(f"{'test':<72} {'points':>9}  result")
+    write(f"{'points':>9}  {'result':<6}  test")
     write("-" * 100)
     totals: dict = {}
     first_failure = None
@@ -118,9 +119,9 @@ def pytest_terminal_summary(terminalreporter, config):
         tot = totals.setdefault(entry["exercise"], [0.0, 0.0])
         tot[0] += got
         tot[1] += entry["points"]
-        write(f"{entry['name'][:72]:<72} {got:>4g}/{entry['points']:<4g}  {status.upper()}")
+        write(f"{got:>4g}/{entry['points']:<4g}  {status.upper():<6}  {entry['name']}")
         if status != "passed":
-            write(f"    -> {reason}")
+            write(f"{'':>19}-> {reason}")
             first_failure = first_failure or nodeid
     write("-" * 100)
     for exid, (got, out_of) in totals.items():

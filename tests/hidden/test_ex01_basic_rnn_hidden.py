@@ -1,0 +1,392 @@
+"""Hidden tests for Exercise 1: the student's functions against the reference solution at
+sizes, seeds and edge cases the public tests never use.
+
+Expected values come from the reference (imported in the grading process, never from the
+student's process); failure messages do not reveal them (`reveal=False`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from solutions import ex_01_basic_rnn as ref
+from tests.public.harness import assert_close, check_array
+
+KEYS = ("Wx", "Wh", "b", "Wy", "by")
+STEP_GRADS = ("dx", "dh_prev", "dWx", "dWh", "db")
+SEQ_GRADS = ("dx", "dh0", "dWx", "dWh", "db")
+
+
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+def _unpack(result, names, fn):
+    if not isinstance(result, (tuple, list)) or len(result) != len(names):
+        raise AssertionError(f"{fn} must return a tuple ({', '.join(names)}); got "
+                             f"{type(result).__name__}.")
+    return tuple(result)
+
+
+def _close(got, expected, what, hint="", atol=1e-10, rtol=1e-7):
+    assert_close(got, expected, what=what, atol=atol, rtol=rtol, hint=hint, reveal=False)
+
+
+def _close_scalar(got, expected, what, hint="", atol=1e-10, rtol=1e-8):
+    if isinstance(got, np.ndarray) and got.size == 1 and got.ndim <= 1:
+        got = got.reshape(())[()]
+    if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.number)):
+        raise AssertionError(f"{what}: expected a float, got {type(got).__name__}.")
+    _close(np.asarray(float(got)), np.asarray(float(expected)), what, hint, atol, rtol)
+
+
+def _cp(arrays):
+    return [np.array(a, copy=True) for a in arrays]
+
+
+def _cp_dict(d):
+    return {k: np.array(v, copy=True) for k, v in d.items()}
+
+
+def _step_args(rng, n, d, h):
+    return [rng.standard_normal((n, d)), 0.7 * rng.standard_normal((n, h)),
+            0.6 * rng.standard_normal((d, h)), 0.5 * rng.standard_normal((h, h)),
+            0.2 * rng.standard_normal(h)]
+
+
+def _seq_args(rng, n, t, d, h):
+    return [rng.standard_normal((n, t, d)), 0.7 * rng.standard_normal((n, h)),
+            0.6 * rng.standard_normal((d, h)), (0.9 / np.sqrt(h)) * rng.standard_normal((h, h)),
+            0.2 * rng.standard_normal(h)]
+
+
+def _params(rng, d, h, v):
+    return {"Wx": 0.6 * rng.standard_normal((d, h)), "Wh": 0.5 * rng.standard_normal((h, h)),
+            "b": 0.2 * rng.standard_normal(h), "Wy": 0.6 * rng.standard_normal((h, v)),
+            "by": 0.2 * rng.standard_normal(v)}
+
+
+def _compare_seq(ex01, args, dh, label):
+    """rnn_forward and rnn_backward against the reference for one case."""
+    h, cache = _unpack(ex01.rnn_forward(*_cp(args)), ("h", "cache"), "rnn_forward")
+    h_ref, cache_ref = ref.rnn_forward(*_cp(args))
+    _close(h, h_ref, f"rnn_forward h ({label})")
+    got = _unpack(ex01.rnn_backward(dh.copy(), cache), SEQ_GRADS, "rnn_backward")
+    want = ref.rnn_backward(dh.copy(), cache_ref)
+    for name, g, w in zip(SEQ_GRADS, got, want, strict=True):
+        _close(g, w, f"rnn_backward {name} ({label})",
+               hint="see the public rnn_backward tests' hints.")
+
+
+# ---------------------------------------------------------------------------------------
+# Steps and sequences against the reference
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.points(1)
+def test_ex01_hidden_step_vs_reference(ex01):
+    """rnn_step_forward/backward: match the reference at new sizes, batch of one included"""
+    rng = _rng(9001)
+    for n, d, h in ((3, 4, 6), (1, 2, 7), (5, 1, 3)):
+        args = _step_args(rng, n, d, h)
+        dh_next = rng.standard_normal((n, h))
+        label = f"N={n}, D={d}, H={h}"
+        h_next, cache = _unpack(ex01.rnn_step_forward(*_cp(args)), ("h_next", "cache"),
+                                "rnn_step_forward")
+        h_ref, cache_ref = ref.rnn_step_forward(*_cp(args))
+        _close(h_next, h_ref, f"rnn_step_forward h_next ({label})")
+        got = _unpack(ex01.rnn_step_backward(dh_next.copy(), cache), STEP_GRADS,
+                      "rnn_step_backward")
+        want = ref.rnn_step_backward(dh_next.copy(), cache_ref)
+        for name, g, w in zip(STEP_GRADS, got, want, strict=True):
+            _close(g, w, f"rnn_step_backward {name} ({label})",
+                   hint="a batch of one must keep its (1, ...) axis (no squeeze)." if n == 1
+                   else "other sizes than the public tests: no hard-coded sizes, weights on "
+                        "the right of row vectors, transposes in the backward pass.")
+
+
+@pytest.mark.points(1.5)
+def test_ex01_hidden_sequence_vs_reference(ex01):
+    """rnn_forward/rnn_backward: match the reference (N=3, T=7, D=4, H=6 and T=25)"""
+    rng = _rng(9002)
+    args = _seq_args(rng, 3, 7, 4, 6)
+    _compare_seq(ex01, args, rng.standard_normal((3, 7, 6)), "N=3, T=7, D=4, H=6")
+    args = _seq_args(rng, 2, 25, 3, 8)
+    _compare_seq(ex01, args, rng.standard_normal((2, 25, 8)), "N=2, T=25, D=3, H=8")
+    dh = np.zeros((2, 25, 8))
+    dh[:, -1] = rng.standard_normal((2, 8))
+    _compare_seq(ex01, args, dh, "T=25, gradient on the last state only")
+
+
+@pytest.mark.points(1)
+def test_ex01_hidden_sequence_edge_sizes(ex01):
+    """rnn_forward/rnn_backward: a single time step and a batch of one"""
+    rng = _rng(9003)
+    for n, t, d, h in ((1, 1, 2, 3), (4, 1, 3, 2), (1, 6, 5, 4)):
+        args = _seq_args(rng, n, t, d, h)
+        _compare_seq(ex01, args, rng.standard_normal((n, t, h)), f"N={n}, T={t}, D={d}, H={h}")
+
+
+@pytest.mark.points(0.5)
+def test_ex01_hidden_backward_repeatable(ex01):
+    """rnn_backward: same answer twice from one cache, after another forward pass in between"""
+    rng = _rng(9004)
+    args_a = _seq_args(rng, 3, 5, 4, 6)
+    args_b = _seq_args(rng, 3, 5, 4, 6)
+    dh = rng.standard_normal((3, 5, 6))
+    _, cache_a = _unpack(ex01.rnn_forward(*_cp(args_a)), ("h", "cache"), "rnn_forward")
+    first = _unpack(ex01.rnn_backward(dh.copy(), cache_a), SEQ_GRADS, "rnn_backward")
+    ex01.rnn_forward(*_cp(args_b))  # a second forward pass must not disturb cache_a
+    second = _unpack(ex01.rnn_backward(dh.copy(), cache_a), SEQ_GRADS, "rnn_backward")
+    want = ref.rnn_backward(dh.copy(), ref.rnn_forward(*_cp(args_a))[1])
+    hint = ("keep everything backward needs in the cache returned by the forward pass (no "
+            "globals), and never modify the cache (or accumulate into arrays stored in it).")
+    plain = "the first call is already wrong: make the public rnn_backward tests pass first."
+    for name, g1, g2, w in zip(SEQ_GRADS, first, second, want, strict=True):
+        _close(g1, w, f"rnn_backward {name} (first call)", hint=plain)
+        _close(g2, w, f"rnn_backward {name} (second call on the same cache)", hint=hint)
+    step_args = _step_args(rng, 2, 3, 4)
+    dh_next = rng.standard_normal((2, 4))
+    _, step_cache = ex01.rnn_step_forward(*_cp(step_args))
+    once = _unpack(ex01.rnn_step_backward(dh_next.copy(), step_cache), STEP_GRADS,
+                   "rnn_step_backward")
+    twice = _unpack(ex01.rnn_step_backward(dh_next.copy(), step_cache), STEP_GRADS,
+                    "rnn_step_backward")
+    want = ref.rnn_step_backward(dh_next.copy(), ref.rnn_step_forward(*_cp(step_args))[1])
+    for name, g1, g2, w in zip(STEP_GRADS, once, twice, want, strict=True):
+        _close(g1, w, f"rnn_step_backward {name} (first call)",
+               hint="make the public rnn_step_backward test pass first.")
+        _close(g2, w, f"rnn_step_backward {name} (second call on the same cache)", hint=hint)
+
+
+# ---------------------------------------------------------------------------------------
+# Output layer and loss against the reference
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.points(0.5)
+def test_ex01_hidden_affine_vs_reference(ex01):
+    """affine_forward/backward: match the reference (N=3, T=7, H=6, V=5 and N=T=1)"""
+    rng = _rng(9005)
+    for n, t, h, v in ((3, 7, 6, 5), (1, 1, 4, 2)):
+        hs, Wy, by = rng.standard_normal((n, t, h)), rng.standard_normal((h, v)), \
+            rng.standard_normal(v)
+        dscores = rng.standard_normal((n, t, v))
+        label = f"N={n}, T={t}, H={h}, V={v}"
+        scores, cache = _unpack(ex01.affine_forward(*_cp([hs, Wy, by])), ("scores", "cache"),
+                                "affine_forward")
+        s_ref, cache_ref = ref.affine_forward(*_cp([hs, Wy, by]))
+        _close(scores, s_ref, f"affine_forward scores ({label})")
+        got = _unpack(ex01.affine_backward(dscores.copy(), cache), ("dh", "dWy", "dby"),
+                      "affine_backward")
+        want = ref.affine_backward(dscores.copy(), cache_ref)
+        for name, g, w in zip(("dh", "dWy", "dby"), got, want, strict=True):
+            _close(g, w, f"affine_backward {name} ({label})",
+                   hint="dWy and dby sum over both the batch and the time axes.")
+
+
+@pytest.mark.points(1)
+def test_ex01_hidden_softmax_vs_reference(ex01):
+    """softmax_cross_entropy: extreme logits, whole rows masked, N=T=1, against the reference"""
+    rng = _rng(9006)
+    n, t, v = 3, 7, 5
+    y = rng.integers(0, v, (n, t))
+    extreme = rng.standard_normal((n, t, v))
+    extreme[0] *= 1e5
+    extreme[1] += 3e4
+    extreme[2, :, 0] = -5e4
+    extreme[2, :, 1] = 5e4
+    mask_rows = np.ones((n, t))
+    mask_rows[1] = 0.0
+    mask_rows[2, ::2] = 0.0
+    one = rng.standard_normal((1, 1, 3))
+    cases = [
+        ("extreme logits", extreme, y, None),
+        ("extreme logits with a mask", extreme, y, mask_rows),
+        ("a whole row masked", rng.standard_normal((n, t, v)), y, mask_rows),
+        ("N=T=1", one, np.array([[2]]), None),
+    ]
+    for label, scores, targets, mask in cases:
+        extra = () if mask is None else (mask.copy(),)
+        with np.errstate(all="ignore"):
+            loss, dscores = _unpack(ex01.softmax_cross_entropy(scores.copy(), targets.copy(),
+                                                               *extra),
+                                    ("loss", "dscores"), "softmax_cross_entropy")
+        loss_ref, d_ref = ref.softmax_cross_entropy(scores.copy(), targets.copy(), *extra)
+        hint = ("subtract the row maximum before exp; the mean is over unmasked positions "
+                "(sum(mask)), and masked positions get zero gradient.")
+        _close_scalar(loss, loss_ref, f"softmax_cross_entropy loss ({label})", hint=hint)
+        _close(dscores, d_ref, f"softmax_cross_entropy dscores ({label})", hint=hint,
+               atol=1e-12, rtol=1e-7)
+
+
+@pytest.mark.points(0.5)
+def test_ex01_hidden_clip_vs_reference(ex01):
+    """clip_grad_norm: any dict of arrays, exactly at the threshold, and far above it"""
+    rng = _rng(9007)
+    grads = {"W1": rng.standard_normal((2, 3, 4)), "a": rng.standard_normal(7),
+             "z": np.array([[3.0]])}
+    total = float(np.sqrt(sum(np.sum(g**2) for g in grads.values())))
+    for label, max_norm in (("max_norm equal to the norm", total),
+                            ("max_norm far below the norm", total / 40.0),
+                            ("integer max_norm", 100)):
+        clipped, total_norm = _unpack(ex01.clip_grad_norm(_cp_dict(grads), max_norm),
+                                      ("clipped", "total_norm"), "clip_grad_norm")
+        want, want_norm = ref.clip_grad_norm(_cp_dict(grads), max_norm)
+        _close_scalar(total_norm, want_norm, f"clip_grad_norm total_norm ({label})",
+                      hint="the norm before clipping, over every array of the dict.")
+        if not isinstance(clipped, dict) or set(clipped) != set(grads):
+            raise AssertionError(f"clip_grad_norm ({label}): clipped must be a dict with the "
+                                 "same keys as grads (any keys, not only the model's five).")
+        for k in grads:
+            _close(clipped[k], want[k], f"clip_grad_norm clipped[{k!r}] ({label})",
+                   atol=1e-12, rtol=1e-6,
+                   hint="scale every array by max_norm / total_norm only when total_norm > "
+                        "max_norm; keep each array's shape.")
+
+
+@pytest.mark.points(1.5)
+def test_ex01_hidden_model_loss_vs_reference(ex01):
+    """model_loss: loss, all gradients and h_last match the reference, with/without h0 and mask"""
+    rng = _rng(9008)
+    n, t, d, h, v = 3, 7, 4, 6, 5
+    params = _params(rng, d, h, v)
+    x = np.eye(d)[rng.integers(0, d, (n, t))]
+    y = rng.integers(0, v, (n, t))
+    h0 = 0.5 * rng.standard_normal((n, h))
+    mask = np.ones((n, t))
+    mask[0] = 0.0
+    mask[:, :2] = 0.0
+    small = _params(rng, 2, 3, 2)
+    cases = [
+        ("h0 given", params, x, y, {"h0": h0}),
+        ("h0=None", params, x, y, {}),
+        ("h0 and a mask with a whole row masked", params, x, y, {"h0": h0, "mask": mask}),
+        ("mask, h0=None", params, x, y, {"mask": mask}),
+        ("N=T=1", small, rng.standard_normal((1, 1, 2)), np.array([[1]]), {}),
+    ]
+    for label, p, xs, ys, kwargs in cases:
+        out = _unpack(ex01.model_loss(_cp_dict(p), xs.copy(), ys.copy(),
+                                      **{k: val.copy() for k, val in kwargs.items()}),
+                      ("loss", "grads", "h_last"), "model_loss")
+        loss_ref, grads_ref, h_ref = ref.model_loss(_cp_dict(p), xs.copy(), ys.copy(),
+                                                    **{k: val.copy() for k, val in kwargs.items()})
+        _close_scalar(out[0], loss_ref, f"model_loss loss ({label})",
+                      hint="h0=None means zeros; pass the mask on to the loss.")
+        grads = out[1]
+        if not isinstance(grads, dict) or set(grads) != set(KEYS):
+            raise AssertionError(f"model_loss grads ({label}): expected a dict with exactly "
+                                 f"the keys {list(KEYS)}.")
+        for k in KEYS:
+            _close(grads[k], grads_ref[k], f"model_loss grads[{k!r}] ({label})",
+                   hint="make the public model_loss tests pass first; then: the backward pass "
+                        "runs from the same h0 as the forward pass, and masked positions add "
+                        "nothing.")
+        _close(out[2], h_ref, f"model_loss h_last ({label})",
+               hint="h_last is h[:, -1], shape (N, H).")
+
+
+@pytest.mark.points(0.5)
+def test_ex01_hidden_accuracy_vs_reference(ex01):
+    """accuracy: fraction of correct (unmasked) positions matches the reference"""
+    rng = _rng(9009)
+    n, t, d, h, v = 4, 9, 3, 5, 4
+    params = _params(rng, d, h, v)
+    x = rng.standard_normal((n, t, d))
+    scores, _ = ref.affine_forward(ref.rnn_forward(x, np.zeros((n, h)), params["Wx"],
+                                                   params["Wh"], params["b"])[0],
+                                   params["Wy"], params["by"])
+    y = scores.argmax(axis=2)
+    flip = rng.random((n, t)) < 0.4
+    y[flip] = (y[flip] + 1) % v  # about 60% correct
+    mask = np.ones((n, t))
+    mask[0] = 0.0
+    mask[:, :3] = 0.0
+    for label, extra in (("no mask", ()), ("with a mask", (mask,))):
+        got = ex01.accuracy(_cp_dict(params), x.copy(), y.copy(), *_cp(extra))
+        want = ref.accuracy(_cp_dict(params), x.copy(), y.copy(), *_cp(extra))
+        _close_scalar(got, want, f"accuracy ({label})", atol=1e-12, rtol=1e-9,
+                      hint="run from a zero state, take the argmax over V, and count only "
+                           "positions where the mask is 1 (divide by sum(mask)).")
+
+
+@pytest.mark.points(0.5)
+def test_ex01_hidden_adam_vs_reference(ex01):
+    """adam_step: three steps with the returned state, custom betas, match the reference"""
+    rng = _rng(9010)
+    params = _params(rng, 3, 4, 2)
+    grads_seq = [{k: rng.standard_normal(val.shape) for k, val in params.items()}
+                 for _ in range(3)]
+    mine, theirs = _cp_dict(params), _cp_dict(params)
+    state, state_ref = None, None
+    for i, grads in enumerate(grads_seq, start=1):
+        before = _cp_dict(mine)
+        mine, state = _unpack(ex01.adam_step(mine, _cp_dict(grads), state, 0.05, 0.8, 0.99),
+                              ("new_params", "state"), "adam_step")
+        theirs_before = _cp_dict(theirs)
+        theirs, state_ref = ref.adam_step(theirs, _cp_dict(grads), state_ref, 0.05, 0.8, 0.99)
+        if not isinstance(mine, dict) or set(mine) != set(KEYS):
+            raise AssertionError("adam_step new_params: expected a dict with the parameter keys.")
+        for k in KEYS:
+            update = check_array(mine[k], params[k].shape, what=f"adam_step new_params[{k!r}]")
+            _close(update - before[k], theirs[k] - theirs_before[k],
+                   f"adam_step update of {k!r} at step {i}", atol=1e-9, rtol=1e-5,
+                   hint="use the beta1/beta2 arguments, count t from 1 across calls (it lives "
+                        "in the state), and bias-correct m and v.")
+
+
+# ---------------------------------------------------------------------------------------
+# Training and the gradient experiment
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.points(2)
+def test_ex01_hidden_train_echo(ex01):
+    """train_echo: learns delay 3, and 5 symbols with other sizes, to >= 90% accuracy"""
+    cases = [
+        ({"delay": 3, "rng": _rng(2024)}, 3, 12, 4),
+        ({"delay": 3, "n_symbols": 5, "hidden_size": 24, "seq_len": 15, "rng": _rng(31)},
+         3, 15, 5),
+    ]
+    for kwargs, delay, seq_len, n_symbols in cases:
+        label = ", ".join(f"{k}={val}" for k, val in kwargs.items() if k != "rng")
+        params, _ = _unpack(ex01.with_timeout(120).train_echo(print_every=0, **kwargs),
+                            ("params", "history"), "train_echo")
+        if not isinstance(params, dict) or not set(KEYS) <= set(params):
+            raise AssertionError(f"train_echo ({label}): params must be a dict with {KEYS}.")
+        hidden = kwargs.get("hidden_size", 32)
+        shapes = {"Wx": (n_symbols, hidden), "Wh": (hidden, hidden), "b": (hidden,),
+                  "Wy": (hidden, n_symbols), "by": (n_symbols,)}
+        for k, shape in shapes.items():
+            check_array(params[k], shape, what=f"train_echo params[{k!r}] ({label})")
+        x, y, mask = ref.make_echo_data(500, seq_len, n_symbols, delay, _rng(777))
+        acc = ref.accuracy({k: params[k] for k in KEYS}, x, y, mask)
+        if acc < 0.9:
+            raise AssertionError(f"train_echo ({label}): accuracy {acc:.3f} on fresh sequences, "
+                                 "need >= 0.9. Use every argument (delay, n_symbols, "
+                                 "hidden_size, seq_len) and the rng you are given.")
+
+
+@pytest.mark.points(0.5)
+def test_ex01_hidden_gradient_norm_vs_lag(ex01):
+    """gradient_norm_vs_lag: other radii, sizes and seed"""
+    radii = (0.3, 1.25)
+    norms = ex01.gradient_norm_vs_lag(hidden_size=20, seq_len=25, radii=radii, rng=_rng(9011))
+    if not isinstance(norms, dict):
+        raise AssertionError("gradient_norm_vs_lag: expected a dict rho -> norms.")
+    for rho in radii:
+        if rho not in norms:
+            raise AssertionError(f"gradient_norm_vs_lag: no entry for rho = {rho}; use the "
+                                 "radii argument as the keys.")
+        n = check_array(norms[rho], (25,), what=f"gradient_norm_vs_lag norms[{rho}]")
+        if not np.isclose(n[0], 1.0, rtol=1e-6):
+            raise AssertionError(f"gradient_norm_vs_lag norms[{rho}][0] must be 1 (a unit "
+                                 "gradient on h_T).")
+    if not norms[0.3][15] < 1e-4:
+        raise AssertionError("gradient_norm_vs_lag: for rho = 0.3 the norm at lag 15 should "
+                             "have vanished (< 1e-4); use the spectral radius you are given.")
+    if not norms[1.25][15] > 1.0:
+        raise AssertionError("gradient_norm_vs_lag: for rho = 1.25 the norm at lag 15 should "
+                             "have grown above 1 (keep the inputs tiny, tanh near linear).")
