@@ -57,10 +57,10 @@ class Handle:
 class Limits:
     """Resources of one student process, and the user it runs as.
 
-    A grader running as root with AUTOGRADER_STUDENT_USER set (Gradescope's
-    run_autograder does) starts student code as that unprivileged user, who cannot read
-    the solutions or hidden tests. Elsewhere student code runs as the grader's own user,
-    still in its own process with these limits.
+    A grader running as root with AUTOGRADER_STUDENT_USER set (as a Gradescope
+    run_autograder should) starts student code as that unprivileged user, who then
+    cannot read solutions or hidden tests kept private to root. Elsewhere student code
+    runs as the grader's own user, still in its own process with these limits.
     """
 
     def __init__(self, memory_mb=3072, cpu_s=600, file_mb=64, user=None):

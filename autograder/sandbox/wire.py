@@ -31,6 +31,10 @@ class WireError(Exception):
     """The peer sent something that is not a well-formed message."""
 
 
+def _plain_key(k) -> bool:
+    return type(k) in _KEY_TYPES or (isinstance(k, np.generic) and k.dtype.kind in "biuf")
+
+
 class Encoder:
     """Turns a Python value into (tree, arrays). `keep` decides what to do with values
     that are not plain data: it returns a JSON-able tag (a handle) for them."""
@@ -62,7 +66,7 @@ class Encoder:
             return {"tuple": [self.encode(x) for x in v]}
         if isinstance(v, list):
             return {"list": [self.encode(x) for x in v]}
-        if type(v) is dict and all(type(k) in _KEY_TYPES for k in v):
+        if type(v) is dict and all(_plain_key(k) for k in v):
             return {"dict": [[self.encode(k), self.encode(x)] for k, x in v.items()]}
         if isinstance(v, np.random.Generator):
             return {"rng": v.bit_generator.state}

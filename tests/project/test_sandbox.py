@@ -6,6 +6,9 @@ RemoteLoader the grading run uses.
 
 from __future__ import annotations
 
+import os
+import pwd
+import subprocess
 import textwrap
 
 import numpy as np
@@ -242,3 +245,27 @@ def test_only_the_student_folder_is_importable(student, tmp_path):
     paths = m.paths()
     assert not any(p.rstrip("/").endswith(("work/main", "tests", "solutions")) for p in paths)
     assert paths[0].endswith("submission")
+
+
+def test_dicts_keyed_by_numpy_scalars_cross_as_data(student):
+    m = student("""
+        import numpy as np
+        def norms():
+            return {rho: np.ones(2) * rho for rho in np.array([0.5, 1.5])}
+    """)
+    got = m.norms()
+    assert isinstance(got, dict)
+    np.testing.assert_array_equal(got[0.5], [0.5, 0.5])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dropping privileges needs root")
+def test_as_root_student_code_runs_as_the_student_user(tmp_path):
+    limits = Limits(user="nobody", file_mb=1)
+    staging = stage({}, tmp_path / "staging", None, limits)
+    proc = subprocess.run(["sh", "-c", "id -u; ulimit -f; touch scratch/ok; touch logs/no"],
+                          cwd=staging, preexec_fn=limits.preexec(), capture_output=True,
+                          text=True)
+    uid, blocks = proc.stdout.split()[:2]
+    assert int(uid) == pwd.getpwnam("nobody").pw_uid
+    assert int(blocks) * 512 <= 2**20  # the file-size limit (sh counts 512-byte blocks)
+    assert (staging / "scratch" / "ok").exists() and not (staging / "logs" / "no").exists()
