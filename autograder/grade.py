@@ -27,7 +27,9 @@ from tests.public.harness import EXERCISES
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DIRS = ("tests/public", "tests/hidden")
-RUN_TIMEOUT_S = 1200
+# The whole test run stops here, so that results.json is written inside Gradescope's
+# default 10-minute limit; tests that did not run are listed with 0.
+RUN_TIMEOUT_S = float(os.environ.get("AUTOGRADER_RUN_TIMEOUT", "540"))
 
 
 def run_tests(staging: Path, outcomes: Path, timeout: float = RUN_TIMEOUT_S) -> str:

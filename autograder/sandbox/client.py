@@ -101,9 +101,13 @@ class Limits:
 class StudentProcess:
     """One worker process running one student file; restarted after any failure."""
 
-    def __init__(self, staging: Path, module_name: str, limits: Limits, load_timeout=60.0):
+    def __init__(self, staging: Path, module_name: str, limits: Limits, load_timeout=60.0,
+                 budget_s=200.0):
         self.staging, self.module_name, self.limits = staging, module_name, limits
         self.load_timeout = load_timeout
+        # Wall time all calls into this file may take together: a function that loops
+        # forever costs its own timeout a few times, not every test's timeout.
+        self.budget_left = budget_s
         self.proc = None
         self.generation = 0
         self.log_path = staging / "logs" / f"{module_name}.log"
@@ -219,17 +223,23 @@ class StudentProcess:
         return enc.encode(tuple(args)), enc.encode(kwargs), enc.arrays
 
     def call(self, func: str, args, kwargs, timeout: float):
+        if self.budget_left <= 0:
+            raise StudentCodeError(
+                f"{func} was not called: calls into {self.module_name}.py have used up their "
+                "time budget (an earlier call looped forever or was far too slow)")
         if self.proc is None:
             self.start()
         args_tree, kwargs_tree, arrays = self._encode_args(args, kwargs)
+        timeout = min(timeout, self.budget_left)
+        started = time.monotonic()
         try:
             wire.write_message(self.req, {"func": func, "args": args_tree,
                                           "kwargs": kwargs_tree}, arrays)
-            header, out = wire.read_message(self.resp, time.monotonic() + timeout)
+            header, out = wire.read_message(self.resp, started + timeout)
         except TimeoutError:
             self.stop()
             raise StudentCodeError(
-                f"{func} did not return within {timeout:g} s (an endless loop? far too many "
+                f"{func} did not return within {timeout:.3g} s (an endless loop? far too many "
                 f"steps?){self.output_tail()}") from None
         except (EOFError, BrokenPipeError, wire.WireError, ValueError, OSError) as exc:
             if isinstance(exc, (EOFError, BrokenPipeError)):
@@ -243,6 +253,8 @@ class StudentProcess:
             self.stop()
             raise StudentCodeError(
                 f"the student process died during {func}{note}{self.output_tail()}") from None
+        finally:
+            self.budget_left -= time.monotonic() - started
         if not header.get("ok"):
             raise self._raised(func, header)
         root = [list(args), kwargs]
@@ -267,6 +279,8 @@ class StudentProcess:
         etype, msg, tb = err.get("etype", "Exception"), err.get("msg", ""), err.get("tb", "")
         if etype == "NotImplementedError":
             text = f"not implemented yet: {msg or func}"
+        elif etype == "AttributeError" and "defines no function" in msg and not tb:
+            text = msg
         else:
             text = f"{func} raised {etype}: {msg}"
             if tb:

@@ -27,7 +27,10 @@ _objects: dict[int, object] = {}
 def _keep(value) -> dict:
     key = len(_objects) + 1
     _objects[key] = value
-    return {"handle": [key, type(value).__name__]}
+    name = type(value).__name__
+    if isinstance(value, np.ndarray):  # only object or string arrays stay behind
+        name += f" of dtype {value.dtype}"
+    return {"handle": [key, name]}
 
 
 def _resolve(tag, value):

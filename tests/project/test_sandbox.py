@@ -269,3 +269,32 @@ def test_as_root_student_code_runs_as_the_student_user(tmp_path):
     assert int(uid) == pwd.getpwnam("nobody").pw_uid
     assert int(blocks) * 512 <= 2**20  # the file-size limit (sh counts 512-byte blocks)
     assert (staging / "scratch" / "ok").exists() and not (staging / "logs" / "no").exists()
+
+
+def test_a_file_that_keeps_hanging_stops_being_called(tmp_path):
+    src = tmp_path / FILE
+    src.write_text("def spin():\n    while True:\n        pass\n")
+    limits = Limits()
+    staging = stage({FILE: src}, tmp_path / "staging", None, limits)
+    loader = RemoteLoader(staging, limits)
+    m = loader.module("ex01")
+    loader.processes["ex01"].budget_left = 1.5
+    try:
+        with pytest.raises(StudentCodeError, match="within 1 s"):
+            m.with_timeout(1).spin()
+        with pytest.raises(StudentCodeError, match=r"within 0\.4\d* s"):
+            m.with_timeout(1).spin()
+        with pytest.raises(StudentCodeError, match="used up their time budget"):
+            m.spin()
+    finally:
+        loader.close()
+
+
+def test_an_array_of_python_objects_is_named_as_such(student):
+    m = student("""
+        import numpy as np
+        def f():
+            return np.array([1.0, None], dtype=object)
+    """)
+    with pytest.raises(AssertionError, match="got ndarray of dtype object"):
+        check_array(m.f(), (2,), what="f")
