@@ -111,8 +111,13 @@ def grade(submission: Path, out: Path | None = None, log: Path | None = None) ->
         except BadSubmission as exc:
             files, notes = {}, [str(exc)]
         limits = Limits()
+        if limits.ids() is not None:
+            # The student user may pass through to staging/, but not list or write here.
+            os.chmod(tmp, 0o711)
+            warn_if_readable_by_others()
         staging = stage(files, tmp / "staging", REPO / "data", limits)
         outcomes = tmp / "outcomes.jsonl"
+        os.close(os.open(outcomes, os.O_CREAT | os.O_WRONLY, 0o600))  # the grader's alone
         pytest_output = run_tests(staging, outcomes)
         rubric, recorded = read_outcomes(outcomes)
     if log is not None:
@@ -127,6 +132,15 @@ def grade(submission: Path, out: Path | None = None, log: Path | None = None) ->
     if out is not None:
         write_json(results, out)
     return results
+
+
+def warn_if_readable_by_others() -> None:
+    """Student code running as another user can still read what the world may read."""
+    for name in ("solutions", "tests/hidden"):
+        path = REPO / name
+        if path.exists() and path.stat().st_mode & 0o005:
+            print(f"warning: {path} is readable by other users, so by student code too; "
+                  f"chmod -R go-rwx {path}", file=sys.stderr)
 
 
 def write_json(data: dict, path: Path) -> None:

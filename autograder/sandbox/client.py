@@ -241,7 +241,8 @@ class StudentProcess:
             raise StudentCodeError(
                 f"{func} did not return within {timeout:.3g} s (an endless loop? far too many "
                 f"steps?){self.output_tail()}") from None
-        except (EOFError, BrokenPipeError, wire.WireError, ValueError, OSError) as exc:
+        except (EOFError, BrokenPipeError, wire.WireError, ValueError, OSError,
+                RecursionError) as exc:
             if isinstance(exc, (EOFError, BrokenPipeError)):
                 try:
                     self.proc.wait(timeout=2)
@@ -271,7 +272,8 @@ class StudentProcess:
             result = wire.decode(header["result"], out, resolve)
             for path, value in header.get("mutations", []):
                 _apply_mutation(root, path, wire.decode(value, out, resolve))
-        except (wire.WireError, KeyError, TypeError, ValueError, IndexError) as exc:
+        except (wire.WireError, KeyError, TypeError, ValueError, IndexError,
+                RecursionError) as exc:
             raise StudentCodeError(f"{func}: the answer could not be read ({exc})") from None
         return result
 
