@@ -51,9 +51,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "grade":
-        from autograder.grade import format_table, grade
+        from autograder.grade import failed_results, format_table, grade, write_json
 
-        results = grade(args.submission, args.out, args.log)
+        try:
+            results = grade(args.submission, args.out, args.log)
+        except Exception as exc:
+            write_json(failed_results(f"{type(exc).__name__}: {exc}"), args.out)
+            raise
         if not args.quiet:
             print(format_table(results, f"Submission: {args.submission}"))
             print(f"results: {args.out}")

@@ -13,10 +13,11 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
+import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,38 +31,68 @@ TEST_DIRS = ("tests/public", "tests/hidden")
 # The whole test run stops here, so that results.json is written inside Gradescope's
 # default 10-minute limit; tests that did not run are listed with 0.
 RUN_TIMEOUT_S = float(os.environ.get("AUTOGRADER_RUN_TIMEOUT", "540"))
+MAX_NOTES = 20
 
 
-def run_tests(staging: Path, outcomes: Path, timeout: float = RUN_TIMEOUT_S) -> str:
-    """Run the graded suites against the staged submission; returns pytest's own output
-    (for the grader's log, never shown to students)."""
+def run_tests(staging: Path, timeout: float = RUN_TIMEOUT_S) -> tuple[str, str]:
+    """Run the graded suites against the staged submission.
+
+    Returns (recorded outcomes as JSON lines, pytest's own output for the grader's log,
+    never shown to students). The outcomes come back through a pipe that only pytest
+    holds, not a file that student code could find and rewrite.
+    """
     dirs = [d for d in TEST_DIRS if (REPO / d).is_dir()]
+    read_fd, write_fd = os.pipe()
     cmd = [sys.executable, "-m", "pytest", *dirs, "-c", str(REPO / "pyproject.toml"),
            "-p", "autograder.pytest_plugin", "--staging", str(staging),
-           "--outcomes", str(outcomes), "-o", "addopts=", "-p", "no:cacheprovider",
+           "--outcomes", f"/dev/fd/{write_fd}", "-o", "addopts=", "-p", "no:cacheprovider",
            "-q", "--tb=no", "--assert=plain", "--timeout=300", "--no-header"]
     env = {k: v for k, v in os.environ.items() if k != "IMPL"}
     env.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
+    chunks: list[bytes] = []
+
+    def drain():
+        with os.fdopen(read_fd, "rb") as fh:
+            chunks.extend(iter(lambda: fh.read(65536), b""))
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
     try:
         proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
-                              timeout=timeout)
-        return proc.stdout + proc.stderr
+                              timeout=timeout, pass_fds=(write_fd,))
+        log = proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as exc:
-        return f"the test run was stopped after {timeout:.0f} s\n{exc.stdout or ''}"
+        out = exc.stdout.decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else ""
+        log = f"the test run was stopped after {timeout:.0f} s\n{out}"
+    finally:
+        os.close(write_fd)
+    reader.join(timeout=10)
+    return b"".join(chunks).decode("utf-8", "replace"), log
 
 
-def read_outcomes(path: Path) -> tuple[list[dict], dict[str, dict]]:
+def read_outcomes(text: str) -> tuple[list[dict], dict[str, dict]]:
     rubric, outcomes = [], {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
+        try:
             record = json.loads(line)
-            if "rubric" in record:
-                rubric.append(record["rubric"])
-            elif record["status"] == "failed" or record["nodeid"] not in outcomes:
-                # A failure in any phase (setup, call, teardown) fails the test.
-                if outcomes.get(record["nodeid"], {}).get("status") != "failed":
-                    outcomes[record["nodeid"]] = record
+        except json.JSONDecodeError:  # a line cut short by a killed run
+            continue
+        if "rubric" in record:
+            rubric.append(record["rubric"])
+        elif outcomes.get(record["nodeid"], {}).get("status") != "failed":
+            # A failure in any phase (setup, call, teardown) fails the test.
+            outcomes[record["nodeid"]] = record
     return rubric, outcomes
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Student-made text made safe for a terminal and for JSON: no control characters
+    (which could rewrite the table on screen) and no lone surrogates."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def build_results(rubric, outcomes, notes, seconds) -> dict:
@@ -81,8 +112,13 @@ def build_results(rubric, outcomes, notes, seconds) -> dict:
             "tags": [entry["exercise"]],
             "number": str(number),
         })
-    by_ex = exercise_totals(tests)
-    lines = [f"{ex}: {got:g}/{out:g}" for ex, (got, out) in by_ex.items()]
+    # Students see this at once: only public points, or it would tell hidden results.
+    public = exercise_totals([t for t in tests if t["visibility"] == "visible"])
+    lines = [f"{ex}: {got:g}/{out:g} public points (hidden tests are shown after grades "
+             "are published)" for ex, (got, out) in public.items()]
+    notes = [printable(n) for n in notes]
+    if len(notes) > MAX_NOTES:
+        notes = notes[:MAX_NOTES] + [f"... and {len(notes) - MAX_NOTES} more notes"]
     return {
         "score": round(sum(t["score"] for t in tests), 6),
         "execution_time": round(seconds, 2),
@@ -112,14 +148,14 @@ def grade(submission: Path, out: Path | None = None, log: Path | None = None) ->
             files, notes = {}, [str(exc)]
         limits = Limits()
         if limits.ids() is not None:
+            limits.check_user()
+            limits.kill_leftovers()
             # The student user may pass through to staging/, but not list or write here.
             os.chmod(tmp, 0o711)
             warn_if_readable_by_others()
         staging = stage(files, tmp / "staging", REPO / "data", limits)
-        outcomes = tmp / "outcomes.jsonl"
-        os.close(os.open(outcomes, os.O_CREAT | os.O_WRONLY, 0o600))  # the grader's alone
-        pytest_output = run_tests(staging, outcomes)
-        rubric, recorded = read_outcomes(outcomes)
+        recorded_text, pytest_output = run_tests(staging)
+        rubric, recorded = read_outcomes(recorded_text)
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(pytest_output, encoding="utf-8")
@@ -136,11 +172,18 @@ def grade(submission: Path, out: Path | None = None, log: Path | None = None) ->
 
 def warn_if_readable_by_others() -> None:
     """Student code running as another user can still read what the world may read."""
-    for name in ("solutions", "tests/hidden"):
+    for name in ("solutions", "tests/hidden", "tests/fixtures", "tests/project"):
         path = REPO / name
         if path.exists() and path.stat().st_mode & 0o005:
             print(f"warning: {path} is readable by other users, so by student code too; "
                   f"chmod -R go-rwx {path}", file=sys.stderr)
+
+
+def failed_results(message: str) -> dict:
+    """What Gradescope gets when grading itself failed: 0 and the reason, not nothing."""
+    return {"score": 0.0, "execution_time": 0.0, "stdout_visibility": "hidden", "tests": [],
+            "output": f"The autograder could not grade this submission: {message}. "
+                      "Please tell the course staff."}
 
 
 def write_json(data: dict, path: Path) -> None:
@@ -192,6 +235,12 @@ def _grade_in_subprocess(submission: Path, out_dir: Path) -> dict:
 
 
 def grade_all(folder: Path, out_dir: Path, jobs: int = 1) -> list[tuple[str, dict | None]]:
+    if jobs > 1 and Limits().ids() is not None:
+        # One student user is shared by all jobs; clearing its leftover processes after
+        # one submission would kill another's.
+        print("note: grading one submission at a time (AUTOGRADER_STUDENT_USER is set)",
+              file=sys.stderr)
+        jobs = 1
     subs = submissions_in(folder)
     names = [s.name[:-4] if s.suffix.lower() == ".zip" else s.name for s in subs]
     if len(set(names)) != len(names):
@@ -234,8 +283,3 @@ def write_gradebook(graded, out_dir: Path) -> None:
             passed = sum(r["tests"][i]["status"] == "passed" for r in ok)
             w.writerow([test_name, tests[i]["max_score"], passed, len(ok),
                         round(passed / len(ok), 3) if ok else ""])
-
-
-def clean_dir(path: Path) -> None:
-    if path.exists():
-        shutil.rmtree(path)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.grade import printable
 from autograder.sandbox.client import RemoteLoader
 from tests.public.harness import rubric_entry
 
@@ -53,6 +54,7 @@ def _message(excinfo) -> str:
         text = f"skipped: {exc.msg}. A test that did not run scores 0."
     else:
         text = f"{type(exc).__name__}: {exc}"
+    text = printable(text)
     if len(text) > MAX_OUTPUT:
         text = text[:MAX_OUTPUT] + "\n[... cut]"
     return text or "failed"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from tests.public.harness import EXERCISES
@@ -18,6 +19,10 @@ MAX_FILE_BYTES = 2 * 2**20
 MAX_DEPTH = 2  # folders between the submission's top and a student file
 _SKIP_DIRS = {"__MACOSX", "__pycache__", ".git", ".venv", "venv", "node_modules"}
 _WANTED = set(EXERCISES.values())
+_BY_LOWER = {name.lower(): name for name in _WANTED}
+# What reading a damaged, encrypted or exotic zip member can raise.
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError,
+               zlib.error, UnicodeDecodeError, OSError, EOFError, ValueError)
 
 
 class BadSubmission(Exception):
@@ -36,6 +41,12 @@ def _pick(candidates: dict[str, list[tuple[int, str]]], notes: list[str]) -> dic
     return chosen
 
 
+def _hint_case(name: str, where: str, notes: list[str]) -> None:
+    """EX_01_Basic_RNN.py is not graded, but say what it should be called."""
+    if name not in _WANTED and name.lower() in _BY_LOWER:
+        notes.append(f"{where}: not graded; the file must be named {_BY_LOWER[name.lower()]}")
+
+
 def _skipped(parts) -> bool:
     return any(p in _SKIP_DIRS or p.startswith(".") for p in parts)
 
@@ -46,6 +57,7 @@ def from_folder(folder: Path, dest: Path, notes: list[str]) -> dict[str, Path]:
         for path in folder.glob("/".join(["*"] * (depth + 1))):
             rel = path.relative_to(folder)
             if path.name not in _WANTED or _skipped(rel.parts[:-1]):
+                _hint_case(path.name, str(rel), notes)
                 continue
             links = [folder.joinpath(*rel.parts[: i + 1]).is_symlink()
                      for i in range(len(rel.parts))]
@@ -69,7 +81,7 @@ def from_folder(folder: Path, dest: Path, notes: list[str]) -> dict[str, Path]:
 def from_zip(archive: Path, dest: Path, notes: list[str]) -> dict[str, Path]:
     try:
         zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except _ZIP_ERRORS as exc:
         raise BadSubmission(f"{archive.name} is not a readable zip file ({exc})") from None
     candidates: dict[str, list[tuple[int, str]]] = {}
     infos = {}
@@ -77,6 +89,7 @@ def from_zip(archive: Path, dest: Path, notes: list[str]) -> dict[str, Path]:
         for info in zf.infolist():
             parts = PurePosixPath(info.filename.replace("\\", "/")).parts
             if info.is_dir() or not parts or parts[-1] not in _WANTED:
+                _hint_case(parts[-1] if parts else "", info.filename, notes)
                 continue
             if ".." in parts or parts[0] in ("/", "") or _skipped(parts[:-1]):
                 continue
@@ -93,8 +106,12 @@ def from_zip(archive: Path, dest: Path, notes: list[str]) -> dict[str, Path]:
             if info.file_size > MAX_FILE_BYTES:
                 notes.append(f"{member}: larger than {MAX_FILE_BYTES // 2**20} MB; ignored")
                 continue
-            with zf.open(info) as fh:
-                data = fh.read(MAX_FILE_BYTES + 1)
+            try:
+                with zf.open(info) as fh:
+                    data = fh.read(MAX_FILE_BYTES + 1)
+            except _ZIP_ERRORS as exc:
+                notes.append(f"{member}: cannot be read from the zip ({exc}); ignored")
+                continue
             if len(data) > MAX_FILE_BYTES:
                 notes.append(f"{member}: larger than {MAX_FILE_BYTES // 2**20} MB; ignored")
                 continue

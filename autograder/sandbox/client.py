@@ -63,8 +63,9 @@ class Limits:
     runs as the grader's own user, still in its own process with these limits.
     """
 
-    def __init__(self, memory_mb=3072, cpu_s=600, file_mb=64, user=None):
+    def __init__(self, memory_mb=3072, cpu_s=600, file_mb=64, scratch_mb=256, user=None):
         self.memory_mb, self.cpu_s, self.file_mb = memory_mb, cpu_s, file_mb
+        self.scratch_mb = scratch_mb
         self.user = user if user is not None else os.environ.get("AUTOGRADER_STUDENT_USER")
 
     def ids(self):
@@ -74,6 +75,36 @@ class Limits:
 
         entry = pwd.getpwnam(self.user)
         return entry.pw_uid, entry.pw_gid
+
+    def check_user(self) -> None:
+        """Fail loudly, before grading, when the student user cannot run Python here."""
+        if self.ids() is None:
+            return
+        proc = subprocess.run([sys.executable, "-E", "-s", "-c", "import numpy"],
+                              preexec_fn=self.preexec(), capture_output=True, text=True,
+                              cwd="/", env={"PATH": "/usr/bin:/bin"})
+        if proc.returncode != 0:
+            raise RuntimeError(
+                f"the student user {self.user!r} cannot run {sys.executable} with numpy: "
+                f"{proc.stderr.strip()[-500:]}. Install the requirements where that user "
+                "can read them (e.g. the system Python), or unset AUTOGRADER_STUDENT_USER.")
+
+    def kill_leftovers(self) -> None:
+        """Processes that student code left behind (e.g. after setsid) die with the run.
+        Only with a student user of its own: a kill as that user reaches nothing else."""
+        ids = self.ids()
+        if ids is None:
+            return
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child only signals and exits
+            try:
+                os.setgroups([])
+                os.setgid(ids[1])
+                os.setuid(ids[0])
+                os.kill(-1, signal.SIGKILL)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
 
     def preexec(self):
         import resource
@@ -102,7 +133,7 @@ class StudentProcess:
     """One worker process running one student file; restarted after any failure."""
 
     def __init__(self, staging: Path, module_name: str, limits: Limits, load_timeout=60.0,
-                 budget_s=200.0):
+                 budget_s=300.0):
         self.staging, self.module_name, self.limits = staging, module_name, limits
         self.load_timeout = load_timeout
         # Wall time all calls into this file may take together: a function that loops
@@ -135,7 +166,7 @@ class StudentProcess:
                 [sys.executable, "-E", "-s", "-B", str(self.staging / "runtime" / "worker.py"),
                  str(req_r), str(resp_w), str(self.staging / "submission"), self.module_name],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                pass_fds=(req_r, resp_w), cwd=self.staging / "scratch", env=self._env(),
+                pass_fds=(req_r, resp_w), cwd=self.staging, env=self._env(),
                 preexec_fn=self.limits.preexec(), start_new_session=True,
             )
         finally:
@@ -143,6 +174,7 @@ class StudentProcess:
             os.close(req_r)
             os.close(resp_w)
         self.req, self.resp = req_w, resp_r
+        os.set_blocking(self.req, False)
         self.generation += 1
         try:
             header, _ = wire.read_message(self.resp, time.monotonic() + self.load_timeout)
@@ -171,6 +203,21 @@ class StudentProcess:
             raise SubmissionError(
                 f"{self.module_name}.py: importing the file raised {err.get('etype')}: "
                 f"{msg}\n{err.get('tb', '')}".rstrip())
+
+    def _check_disk(self, func: str) -> None:
+        """Files are limited one by one (RLIMIT_FSIZE); this limits their sum."""
+        scratch = self.staging / "scratch"
+        used = sum(p.lstat().st_size for p in scratch.rglob("*"))
+        if used > self.limits.scratch_mb * 2**20:
+            self.stop()
+            for child in scratch.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
+            raise StudentCodeError(
+                f"{func}: your code wrote {used / 2**20:.0f} MB of files, over the "
+                f"{self.limits.scratch_mb} MB allowed; they were deleted")
 
     def _exit_note(self) -> str:
         code = self.proc.poll() if self.proc else None
@@ -228,13 +275,17 @@ class StudentProcess:
                 f"{func} was not called: calls into {self.module_name}.py have used up their "
                 "time budget (an earlier call looped forever or was far too slow)")
         if self.proc is None:
-            self.start()
+            started = time.monotonic()
+            try:
+                self.start()
+            finally:
+                self.budget_left -= time.monotonic() - started
         args_tree, kwargs_tree, arrays = self._encode_args(args, kwargs)
         timeout = min(timeout, self.budget_left)
         started = time.monotonic()
         try:
             wire.write_message(self.req, {"func": func, "args": args_tree,
-                                          "kwargs": kwargs_tree}, arrays)
+                                          "kwargs": kwargs_tree}, arrays, started + timeout)
             header, out = wire.read_message(self.resp, started + timeout)
         except TimeoutError:
             self.stop()
@@ -256,6 +307,7 @@ class StudentProcess:
                 f"the student process died during {func}{note}{self.output_tail()}") from None
         finally:
             self.budget_left -= time.monotonic() - started
+        self._check_disk(func)
         if not header.get("ok"):
             raise self._raised(func, header)
         root = [list(args), kwargs]
@@ -291,9 +343,16 @@ class StudentProcess:
 
 
 def _at(root, path):
+    """The object at `path` in the caller's arguments; steps are list/tuple positions
+    ("i", int) or dict keys ("k", key), nothing else (no indexing into arrays)."""
     obj = root
-    for _kind, key in path:
-        obj = obj[key]
+    for kind, key in path:
+        if kind == "i" and isinstance(obj, (list, tuple)) and type(key) is int:
+            obj = obj[key]
+        elif kind == "k" and isinstance(obj, dict) and key in obj:
+            obj = obj[key]
+        else:
+            raise wire.WireError("a reference to an argument that does not exist")
     return obj
 
 
@@ -369,22 +428,25 @@ class RemoteLoader:
         return RemoteModule(self.processes[exid])
 
     def scratch_dir(self, name: str) -> Path:
-        path = self.staging / "scratch" / "tests" / name
-        path.mkdir(parents=True, exist_ok=True)
+        """A fresh folder for one test's files. Its parent belongs to the grader, so
+        student code cannot plant a link where it will be created."""
+        path = self.staging / "testdirs" / name
+        os.mkdir(path)
         ids = self.limits.ids()
         if ids is not None:
-            os.chown(path, *ids)
+            os.chown(path, *ids, follow_symlinks=False)
         return path
 
     def close(self):
         for process in self.processes.values():
             process.stop()
+        self.limits.kill_leftovers()
 
 
 def stage(files: dict[str, Path], staging: Path, data_dir: Path | None, limits: Limits) -> Path:
     """Lay out a staging folder for `files` (exercise file name -> path of the student's
     copy). Only regular files are copied, never links."""
-    for sub in ("submission", "runtime", "scratch", "logs", "data"):
+    for sub in ("submission", "runtime", "scratch", "testdirs", "logs", "data"):
         (staging / sub).mkdir(parents=True, exist_ok=True)
     for name, src in files.items():
         shutil.copyfile(src, staging / "submission" / name, follow_symlinks=False)

@@ -15,14 +15,16 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import select
 import struct
 import time
+import zipfile
 
 import numpy as np
 
 MAX_HEADER = 16 * 2**20
-MAX_BODY = 512 * 2**20
+MAX_BODY = 128 * 2**20
 _LEN = struct.Struct("<Q")
 _KEY_TYPES = (str, int, float, bool)
 
@@ -142,18 +144,55 @@ def read_message(fd: int, deadline: float | None = None) -> tuple[dict, dict]:
         raise WireError(f"body of {m} bytes is over the limit")
     arrays = {}
     if m:
-        with np.load(io.BytesIO(_read_exact(fd, m, deadline)), allow_pickle=False) as npz:
+        body = io.BytesIO(_read_exact(fd, m, deadline))
+        _check_stored(body)
+        with np.load(body, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     if not isinstance(header, dict):
         raise WireError("header is not an object")
     return header, arrays
 
 
-def write_message(fd: int, header: dict, arrays: dict | None = None) -> None:
-    write_bytes(fd, pack(header, arrays))
+_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
+                   (2, 0): np.lib.format.read_array_header_2_0}
 
 
-def write_bytes(fd: int, data: bytes) -> None:
+def _check_stored(body: io.BytesIO) -> None:
+    """Only what np.savez writes: uncompressed members named aN.npy. A compressed member
+    could unpack to far more memory than the message it came in."""
+    try:
+        with zipfile.ZipFile(body) as zf:
+            for info in zf.infolist():
+                if (info.compress_type != zipfile.ZIP_STORED
+                        or not re.fullmatch(r"a\d+\.npy", info.filename)):
+                    raise WireError(f"unexpected member {info.filename!r} in the answer")
+                with zf.open(info) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    if version not in _HEADER_READERS:
+                        raise WireError(f"array {info.filename}: format {version}")
+                    shape, _, dtype = _HEADER_READERS[version](fh)
+                    data_bytes = info.file_size - fh.tell()
+                if dtype.hasobject or int(np.prod(shape)) * dtype.itemsize != data_bytes:
+                    raise WireError(f"array {info.filename} does not match its header")
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise WireError(f"the answer's arrays are not readable ({exc})") from None
+    body.seek(0)
+
+
+def write_message(fd: int, header: dict, arrays: dict | None = None,
+                  deadline: float | None = None) -> None:
+    write_bytes(fd, pack(header, arrays), deadline)
+
+
+def write_bytes(fd: int, data: bytes, deadline: float | None = None) -> None:
+    """Write all of `data`; with a deadline, `fd` must be non-blocking."""
     data = memoryview(data)
     while data:
-        data = data[os.write(fd, data):]
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([], [fd], [], left)[1]:
+                raise TimeoutError("the peer does not read")
+        try:
+            data = data[os.write(fd, data):]
+        except BlockingIOError:
+            continue

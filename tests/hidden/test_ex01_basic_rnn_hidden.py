@@ -106,7 +106,7 @@ def test_ex01_hidden_step_vs_reference(ex01):
                         "the right of row vectors, transposes in the backward pass.")
 
 
-@pytest.mark.points(1.5)
+@pytest.mark.points(1)
 def test_ex01_hidden_sequence_vs_reference(ex01):
     """rnn_forward/rnn_backward: match the reference (N=3, T=7, D=4, H=6 and T=25)"""
     rng = _rng(9002)
@@ -117,6 +117,17 @@ def test_ex01_hidden_sequence_vs_reference(ex01):
     dh = np.zeros((2, 25, 8))
     dh[:, -1] = rng.standard_normal((2, 8))
     _compare_seq(ex01, args, dh, "T=25, gradient on the last state only")
+
+
+@pytest.mark.points(0.5)
+def test_ex01_hidden_sequence_large_and_fast(ex01):
+    """rnn_forward/rnn_backward: N=32, T=50, D=H=64 in seconds (analytic BPTT, not numeric)"""
+    rng = _rng(9003)
+    args = _seq_args(rng, 32, 50, 64, 64)
+    # The reference needs milliseconds; differentiating the forward pass numerically
+    # would need ~10^5 forward passes.
+    _compare_seq(ex01.with_timeout(5), args, rng.standard_normal((32, 50, 64)),
+                 "N=32, T=50, D=H=64, within 5 s")
 
 
 @pytest.mark.points(1)
@@ -342,7 +353,7 @@ def test_ex01_hidden_adam_vs_reference(ex01):
 
 
 @pytest.mark.slow
-@pytest.mark.points(2)
+@pytest.mark.points(1.5)
 def test_ex01_hidden_train_echo(ex01):
     """train_echo: learns delay 3, and 5 symbols with other sizes, to >= 90% accuracy"""
     cases = [
@@ -370,6 +381,25 @@ def test_ex01_hidden_train_echo(ex01):
 
 
 @pytest.mark.points(0.5)
+def test_ex01_hidden_train_echo_trains(ex01):
+    """train_echo: one step of training does not solve the task yet (the parameters are learned)"""
+    params, history = _unpack(ex01.with_timeout(60).train_echo(num_steps=1, print_every=0,
+                                                                rng=_rng(4321)),
+                              ("params", "history"), "train_echo")
+    if not isinstance(history, dict) or len(history.get("loss", ())) != 1:
+        raise AssertionError("train_echo(num_steps=1): history['loss'] must hold one loss per "
+                             "training step, so exactly 1 here.")
+    if not isinstance(params, dict) or not set(KEYS) <= set(params):
+        raise AssertionError(f"train_echo: params must be a dict with {KEYS}.")
+    x, y, mask = ref.make_echo_data(500, 12, 4, 2, _rng(778))
+    acc = ref.accuracy({k: np.asarray(params[k], dtype=np.float64) for k in KEYS}, x, y, mask)
+    if acc >= 0.8:
+        raise AssertionError(f"train_echo(num_steps=1): accuracy {acc:.2f} after a single "
+                             "step; parameters must come from init_params and num_steps "
+                             "updates, not be set by hand.")
+
+
+@pytest.mark.points(0.5)
 def test_ex01_hidden_gradient_norm_vs_lag(ex01):
     """gradient_norm_vs_lag: other radii, sizes and seed"""
     radii = (0.3, 1.25)
@@ -390,3 +420,11 @@ def test_ex01_hidden_gradient_norm_vs_lag(ex01):
     if not norms[1.25][15] > 1.0:
         raise AssertionError("gradient_norm_vs_lag: for rho = 1.25 the norm at lag 15 should "
                              "have grown above 1 (keep the inputs tiny, tanh near linear).")
+    saturated = ex01.gradient_norm_vs_lag(hidden_size=20, seq_len=25, radii=(1.5,),
+                                          rng=_rng(9012), input_scale=1.0)
+    n = check_array(saturated.get(1.5) if isinstance(saturated, dict) else saturated, (25,),
+                    what="gradient_norm_vs_lag norms[1.5] with input_scale=1.0")
+    if not n[20] < 0.01 * 1.5**20:
+        raise AssertionError("gradient_norm_vs_lag: with input_scale=1.0 the states saturate "
+                             "and the norm must fall far below rho**k; run the real RNN "
+                             "forward and backward, with the input_scale you are given.")

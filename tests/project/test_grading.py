@@ -175,6 +175,13 @@ def test_results_follow_gradescopes_schema(graded):
             assert len(t["output"]) < 10_000
 
 
+def test_the_summary_shown_at_once_counts_public_points_only(graded):
+    for res in graded[0].values():
+        for line in res["output"].splitlines():
+            if line.startswith("ex01:"):
+                assert "public points" in line and "/19 " in line
+
+
 def test_hidden_test_output_does_not_show_test_source(graded):
     for res in graded[0].values():
         for t in res["tests"]:
@@ -187,6 +194,17 @@ def test_the_gradebook_has_a_row_per_submission(graded):
     assert len(rows) == 1 + len(graded[0])
     assert (out / "pass_rates.csv").read_text().count("\n") == 1 + len(
         graded[0]["reference"]["tests"])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the student user applies to root only")
+def test_a_grader_that_cannot_run_still_writes_results(tmp_path):
+    env = dict(os.environ, AUTOGRADER_STUDENT_USER="no_such_user_here")
+    out = tmp_path / "results.json"
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", "solutions", "--out",
+                           str(out)], cwd=REPO, env=env, capture_output=True, text=True)
+    assert proc.returncode != 0
+    saved = json.loads(out.read_text())
+    assert saved["score"] == 0 and "could not grade" in saved["output"]
 
 
 def test_a_bad_argument_names_itself(tmp_path):

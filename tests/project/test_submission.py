@@ -108,3 +108,24 @@ def test_unreadable_submissions_say_why(tmp_path, make):
         path.write_text("hello")
     with pytest.raises(BadSubmission, match=str(path.name)):
         collect(path, tmp_path / "out")
+
+
+def test_damaged_zip_members_are_reported_not_fatal(tmp_path):
+    archive = tmp_path / "s.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(EX1, "A = 1\n" * 100)
+    data = bytearray(archive.read_bytes())
+    start = data.index(b"PK\x03\x04") + 30 + len(EX1)
+    data[start + 5] ^= 0xFF  # corrupt the compressed bytes
+    archive.write_bytes(bytes(data))
+    files, notes = collect(archive, tmp_path / "out")
+    assert files == {} and any("cannot be read" in n for n in notes)
+
+
+def test_a_misnamed_file_gets_a_hint(tmp_path):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "EX_01_Basic_RNN.py").write_text("x = 1\n")
+    files, notes = collect(sub, tmp_path / "out")
+    assert files == {}
+    assert any("must be named ex_01_basic_rnn.py" in n for n in notes)

@@ -146,8 +146,8 @@ def check_array(got, expected_shape, *, what: str, dtype=np.float64) -> np.ndarr
             + _shape_hint(tuple(got.shape), tuple(expected_shape))
         )
     if np.issubdtype(got.dtype, np.floating) and not np.all(np.isfinite(got)):
-        bad = np.argwhere(~np.isfinite(got))[0]
-        raise AssertionError(f"{what}: non-finite value {got[tuple(bad)]} at index {tuple(bad)}.")
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(got))[0])
+        raise AssertionError(f"{what}: non-finite value {got[bad]} at index {bad}.")
     return got
 
 
@@ -160,8 +160,9 @@ def _shape_hint(got: tuple, want: tuple) -> str:
 
 
 def assert_close(got, expected, *, what: str, atol=1e-8, rtol=1e-6, hint="", reveal=True):
-    """Compare values after checking type, dtype and shape; on failure say how far off,
-    where the worst entry is and (in public tests, `reveal`) both values there."""
+    """Compare values after checking type, dtype and shape; on failure say where the worst
+    entry is and, in public tests (`reveal`), how far off it is and both values there.
+    Hidden tests say no numbers: a student returning zeros would read off the answer."""
     expected = np.asarray(expected)
     got = check_array(got, expected.shape, what=what, dtype=expected.dtype)
     err = np.abs(got - expected)
@@ -170,11 +171,11 @@ def assert_close(got, expected, *, what: str, atol=1e-8, rtol=1e-6, hint="", rev
         return
     worst = np.unravel_index(np.argmax(err - tol), err.shape) if err.ndim else ()
     where = f" at index {tuple(int(i) for i in worst)}" if err.ndim else ""
-    values = f" (yours {got[worst]:.6g}, expected {expected[worst]:.6g})" if reveal else ""
     n_bad = int(np.sum(err > tol))
+    detail = (f"; worst error {err[worst]:.3g}{where} (yours {got[worst]:.6g}, expected "
+              f"{expected[worst]:.6g})" if reveal else f"; the worst is{where}")
     raise AssertionError(
-        f"{what}: {n_bad} of {err.size} entries differ; worst error {err[worst]:.3g}{where}"
-        f"{values}.{' ' + hint if hint else ''}"
+        f"{what}: {n_bad} of {err.size} entries differ{detail}.{' ' + hint if hint else ''}"
     )
 
 
@@ -215,8 +216,10 @@ def numerical_gradient(f, x: np.ndarray, df: np.ndarray, h: float = 1e-5) -> np.
     return grad
 
 
-def assert_png(path, *, what: str, min_bytes=2_000, max_bytes=20_000_000, min_side=100):
-    """A plot file exists, is a real PNG of plausible size (read without decoding it)."""
+def assert_png(path, *, what: str, min_bytes=2_000, max_bytes=20_000_000, min_side=100,
+               max_side=8_000):
+    """A plot file exists and is a real PNG of plausible size with a picture in it (its
+    header is checked before the image is decoded, so no file can be a memory bomb)."""
     path = Path(path)
     if path.is_symlink() or not path.is_file():
         raise AssertionError(f"{what}: no file at {path.name}. Save the figure to the given path.")
@@ -228,5 +231,16 @@ def assert_png(path, *, what: str, min_bytes=2_000, max_bytes=20_000_000, min_si
     if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
         raise AssertionError(f"{what}: {path.name} is not a PNG. Use fig.savefig(path) with .png.")
     width, height = struct.unpack(">II", head[16:24])
-    if min(width, height) < min_side:
-        raise AssertionError(f"{what}: the image is {width}x{height} pixels; too small to read.")
+    if not min_side <= min(width, height) <= max(width, height) <= max_side:
+        raise AssertionError(f"{what}: the image is {width}x{height} pixels; a readable plot "
+                             f"is {min_side} to {max_side} pixels a side.")
+    from PIL import Image  # installed with matplotlib
+
+    try:
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert("L"))
+    except Exception as exc:  # noqa: BLE001 - any decoding failure means: not a real PNG
+        raise AssertionError(
+            f"{what}: {path.name} cannot be decoded as an image ({exc}).") from None
+    if len(np.unique(pixels)) < 3:
+        raise AssertionError(f"{what}: the image is blank. Draw the plot before saving it.")
