@@ -84,7 +84,7 @@ def _compare_seq(ex01, args, dh, label):
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_ex01_hidden_step_vs_reference(ex01):
     """rnn_step_forward/backward: match the reference at new sizes, batch of one included"""
     rng = _rng(9001)
@@ -119,18 +119,46 @@ def test_ex01_hidden_sequence_vs_reference(ex01):
     _compare_seq(ex01, args, dh, "T=25, gradient on the last state only")
 
 
-@pytest.mark.points(0.5)
-def test_ex01_hidden_sequence_large_and_fast(ex01):
-    """rnn_forward/rnn_backward: N=32, T=50, D=H=64 in seconds (analytic BPTT, not numeric)"""
+@pytest.mark.points(2)
+def test_ex01_hidden_backward_large_and_fast(ex01):
+    """backward passes: large sizes in seconds (analytic gradients, not numerical ones)"""
+    # The reference needs milliseconds here. Differentiating the forward pass numerically
+    # (e.g. with eval_numerical_gradient) needs one or two forward passes per entry:
+    # 10^5 and more, minutes.
+    fast = ex01.with_timeout(5)
+    hint = ("compute the gradients with the chain rule (backpropagation); numerical "
+            "differentiation is for checking them, far too slow to train with.")
     rng = _rng(9003)
+    args = _step_args(rng, 128, 256, 256)
+    dh_next = rng.standard_normal((128, 256))
+    _, cache = _unpack(fast.rnn_step_forward(*_cp(args)), ("h_next", "cache"),
+                       "rnn_step_forward")
+    got = _unpack(fast.rnn_step_backward(dh_next.copy(), cache), STEP_GRADS,
+                  "rnn_step_backward")
+    want = ref.rnn_step_backward(dh_next.copy(), ref.rnn_step_forward(*_cp(args))[1])
+    for name, g, w in zip(STEP_GRADS, got, want, strict=True):
+        _close(g, w, f"rnn_step_backward {name} (N=128, D=H=256, within 5 s)", hint=hint)
     args = _seq_args(rng, 32, 50, 64, 64)
-    # The reference needs milliseconds; differentiating the forward pass numerically
-    # would need ~10^5 forward passes.
-    _compare_seq(ex01.with_timeout(5), args, rng.standard_normal((32, 50, 64)),
-                 "N=32, T=50, D=H=64, within 5 s")
+    _compare_seq(fast, args, rng.standard_normal((32, 50, 64)), "N=32, T=50, D=H=64, within 5 s")
+    # Scaled like a trained model (no exploding gradients), so the comparison is sharp.
+    params = {"Wx": rng.standard_normal((20, 128)) / np.sqrt(20),
+              "Wh": 0.9 * rng.standard_normal((128, 128)) / np.sqrt(128),
+              "b": 0.2 * rng.standard_normal(128),
+              "Wy": rng.standard_normal((128, 20)) / np.sqrt(128),
+              "by": 0.2 * rng.standard_normal(20)}
+    x = np.eye(20)[rng.integers(0, 20, (16, 50))]
+    y = rng.integers(0, 20, (16, 50))
+    out = _unpack(fast.model_loss(_cp_dict(params), x.copy(), y.copy()),
+                  ("loss", "grads", "h_last"), "model_loss")
+    _, grads_ref, _ = ref.model_loss(_cp_dict(params), x.copy(), y.copy())
+    if not isinstance(out[1], dict) or set(out[1]) != set(KEYS):
+        raise AssertionError(f"model_loss grads: expected a dict with exactly {list(KEYS)}.")
+    for k in KEYS:
+        _close(out[1][k], grads_ref[k], f"model_loss grads[{k!r}] (N=16, T=50, H=128, "
+               "within 5 s)", hint=hint)
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_ex01_hidden_sequence_edge_sizes(ex01):
     """rnn_forward/rnn_backward: a single time step and a batch of one"""
     rng = _rng(9003)
@@ -257,7 +285,7 @@ def test_ex01_hidden_clip_vs_reference(ex01):
                         "max_norm; keep each array's shape.")
 
 
-@pytest.mark.points(1.5)
+@pytest.mark.points(1)
 def test_ex01_hidden_model_loss_vs_reference(ex01):
     """model_loss: loss, all gradients and h_last match the reference, with/without h0 and mask"""
     rng = _rng(9008)

@@ -90,6 +90,7 @@ def graded(tmp_path_factory):
     _zip(REPO / "solutions", subs / "reference_zip.zip", "my_hw")
     shutil.copytree(REPO / "assignments", subs / "skeleton")
     shutil.copytree(REPO / "tests" / "fixtures" / "alt_ex01", subs / "alternative")
+    shutil.copytree(REPO / "tests" / "fixtures" / "numeric_ex01", subs / "numeric")
     (subs / "empty").mkdir()
     broken = (REPO / "solutions" / EX1).read_text().replace(
         "def rnn_backward(dh, cache):", "def rnn_backward(dh, cache)", 1)
@@ -133,6 +134,12 @@ def test_a_correct_solution_written_differently_gets_full_marks(graded):
     res = graded[0]["alternative"]
     failed = [(t["name"], t["output"]) for t in res["tests"] if t["status"] != "passed"]
     assert not failed
+
+
+def test_numerical_differentiation_in_place_of_backprop_loses_the_large_test(graded):
+    res = graded[0]["numeric"]
+    large = next(t for t in res["tests"] if "large sizes in seconds" in t["name"])
+    assert large["status"] == "failed" and "did not return within" in large["output"]
 
 
 def test_an_empty_submission_scores_zero_with_a_reason(graded):
