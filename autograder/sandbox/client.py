@@ -133,12 +133,13 @@ class StudentProcess:
     """One worker process running one student file; restarted after any failure."""
 
     def __init__(self, staging: Path, module_name: str, limits: Limits, load_timeout=60.0,
-                 budget_s=300.0):
+                 budget_s=150.0):
         self.staging, self.module_name, self.limits = staging, module_name, limits
         self.load_timeout = load_timeout
         # Wall time all calls into this file may take together: a function that loops
         # forever costs its own timeout a few times, not every test's timeout.
         self.budget_left = budget_s
+        self.timeouts: dict[str, int] = {}
         self.proc = None
         self.generation = 0
         self.log_path = staging / "logs" / f"{module_name}.log"
@@ -270,6 +271,9 @@ class StudentProcess:
         return enc.encode(tuple(args)), enc.encode(kwargs), enc.arrays
 
     def call(self, func: str, args, kwargs, timeout: float):
+        if self.timeouts.get(func, 0) >= 2:
+            raise StudentCodeError(f"{func} was not called: it ran past its time limit twice "
+                                   "already (an endless loop?)")
         if self.budget_left <= 0:
             raise StudentCodeError(
                 f"{func} was not called: calls into {self.module_name}.py have used up their "
@@ -289,6 +293,7 @@ class StudentProcess:
             header, out = wire.read_message(self.resp, started + timeout)
         except TimeoutError:
             self.stop()
+            self.timeouts[func] = self.timeouts.get(func, 0) + 1
             raise StudentCodeError(
                 f"{func} did not return within {timeout:.3g} s (an endless loop? far too many "
                 f"steps?){self.output_tail()}") from None

@@ -391,7 +391,7 @@ def test_ex01_hidden_train_echo(ex01):
     ]
     for kwargs, delay, seq_len, n_symbols in cases:
         label = ", ".join(f"{k}={val}" for k, val in kwargs.items() if k != "rng")
-        params, _ = _unpack(ex01.with_timeout(120).train_echo(print_every=0, **kwargs),
+        params, _ = _unpack(ex01.with_timeout(60).train_echo(print_every=0, **kwargs),
                             ("params", "history"), "train_echo")
         if not isinstance(params, dict) or not set(KEYS) <= set(params):
             raise AssertionError(f"train_echo ({label}): params must be a dict with {KEYS}.")

@@ -273,7 +273,7 @@ def test_as_root_student_code_runs_as_the_student_user(tmp_path):
 
 def test_a_file_that_keeps_hanging_stops_being_called(tmp_path):
     src = tmp_path / FILE
-    src.write_text("def spin():\n    while True:\n        pass\n")
+    src.write_text("".join(f"def spin{i}():\n    while True:\n        pass\n" for i in range(4)))
     limits = Limits()
     staging = stage({FILE: src}, tmp_path / "staging", None, limits)
     loader = RemoteLoader(staging, limits)
@@ -281,9 +281,9 @@ def test_a_file_that_keeps_hanging_stops_being_called(tmp_path):
     loader.processes["ex01"].budget_left = 2.0
     messages = []
     try:
-        for _ in range(4):
+        for i in range(4):
             with pytest.raises(StudentCodeError) as info:
-                m.with_timeout(1).spin()
+                getattr(m.with_timeout(1), f"spin{i}")()
             messages.append(str(info.value))
         assert "within 1 s" in messages[0]
         assert "used up their time budget" in messages[-1]
@@ -355,3 +355,19 @@ def test_files_written_past_the_scratch_quota_fail_the_call(student):
     with pytest.raises(StudentCodeError, match="MB of files"):
         m.fill()
     assert m.good() == 2
+
+
+def test_a_function_that_timed_out_twice_is_not_called_again(student):
+    m = student("""
+        def spin():
+            while True:
+                pass
+        def good():
+            return 1
+    """)
+    for _ in range(2):
+        with pytest.raises(StudentCodeError, match="did not return"):
+            m.with_timeout(0.5).spin()
+    with pytest.raises(StudentCodeError, match="past its time limit twice"):
+        m.spin()
+    assert m.good() == 1

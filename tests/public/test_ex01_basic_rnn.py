@@ -849,7 +849,7 @@ def _echo_accuracy(params, x, y, mask):
 def test_ex01_train_echo(ex01):
     """train_echo: learns the echo task (delay 2) to >= 90% accuracy on fresh sequences"""
     params, history = _unpack(
-        ex01.with_timeout(120).train_echo(rng=_rng(123), print_every=0),
+        ex01.with_timeout(60).train_echo(rng=_rng(123), print_every=0),
         ("params", "history"), "train_echo")
     n_symbols, hidden = 4, 32
     if not isinstance(params, dict):
