@@ -54,6 +54,13 @@ class Handle:
         return f"<student {self.type_name} object>"
 
 
+def _become(ids: tuple[int, int]) -> None:
+    """Drop this process to the student user (uid, gid), with no other groups."""
+    os.setgroups([])
+    os.setgid(ids[1])
+    os.setuid(ids[0])
+
+
 class Limits:
     """Resources of one student process, and the user it runs as.
 
@@ -98,9 +105,7 @@ class Limits:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child only signals and exits
             try:
-                os.setgroups([])
-                os.setgid(ids[1])
-                os.setuid(ids[0])
+                _become(ids)
                 os.kill(-1, signal.SIGKILL)
             finally:
                 os._exit(0)
@@ -121,9 +126,7 @@ class Limits:
             # A write past the file limit fails with an error instead of killing the process.
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             if ids is not None:
-                os.setgroups([])
-                os.setgid(ids[1])
-                os.setuid(ids[0])
+                _become(ids)
                 resource.setrlimit(resource.RLIMIT_NPROC, (256, 256))
 
         return apply
@@ -186,10 +189,6 @@ class StudentProcess:
                 "(does it train or loop at import time? Put demo code under "
                 "if __name__ == '__main__':)") from None
         except (EOFError, wire.WireError, ValueError):
-            try:
-                self.proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                pass
             note = self._exit_note()
             self.stop()
             raise SubmissionError(
@@ -221,7 +220,13 @@ class StudentProcess:
                 f"{self.limits.scratch_mb} MB allowed; they were deleted")
 
     def _exit_note(self) -> str:
-        code = self.proc.poll() if self.proc else None
+        """How the process ended, once it has (its pipe can close a moment earlier)."""
+        if self.proc is None:
+            return ""
+        try:
+            code = self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            code = None
         if code is None:
             return ""
         if code < 0:
@@ -300,10 +305,6 @@ class StudentProcess:
         except (EOFError, BrokenPipeError, wire.WireError, ValueError, OSError,
                 RecursionError) as exc:
             if isinstance(exc, (EOFError, BrokenPipeError)):
-                try:
-                    self.proc.wait(timeout=2)
-                except subprocess.TimeoutExpired:
-                    pass
                 note = self._exit_note()
             else:
                 note = f": its answer was not readable ({exc})"
