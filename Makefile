@@ -18,7 +18,7 @@ help:
 	@echo "make grade                       grade the bundled reference and skeleton (demo)"
 	@echo "make grade SUBMISSION=path       grade one folder or .zip -> $(OUT)/results.json"
 	@echo "make grade SUBMISSIONS=dir JOBS=n  grade every submission in dir -> $(OUT)/"
-	@echo "make assignments                 regenerate assignments/ from solutions/"
+	@echo "make assignments [SCAFFOLD=concept|full]  regenerate assignments/ from solutions/"
 	@echo "make test                        everything the project checks (CI)"
 	@echo "make bench                       timings and peak memory of check and grade"
 
@@ -45,7 +45,7 @@ else
 endif
 
 assignments: $(STAMP)
-	$(PY) -m autograder assignments
+	$(PY) -m autograder assignments $(if $(SCAFFOLD),--scaffold $(SCAFFOLD))
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -2,7 +2,7 @@
 
     python -m autograder grade SUBMISSION [--out results.json]
     python -m autograder grade-all DIR --out OUTDIR [--jobs N]
-    python -m autograder assignments [--check]
+    python -m autograder assignments [--check] [--scaffold concept|full]
 """
 
 from __future__ import annotations
@@ -47,6 +47,10 @@ def main(argv=None) -> int:
     p = sub.add_parser("assignments", help="generate assignments/ from solutions/")
     p.add_argument("--check", action="store_true",
                    help="only check that assignments/ is up to date (exit 1 if not)")
+    p.add_argument("--scaffold", choices=("concept", "full"),
+                   help="scaffolding level: concept (contracts and ideas) or full (formulas "
+                        "too); default: each skeleton keeps the level it has (new ones: "
+                        "concept)")
 
     args = parser.parse_args(argv)
 
@@ -81,7 +85,7 @@ def main(argv=None) -> int:
         from autograder.skeleton import MarkerError, sync
 
         try:
-            stale = sync(check=args.check)
+            stale = sync(check=args.check, level=args.scaffold)
         except MarkerError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -25,6 +25,7 @@ from pathlib import Path
 from autograder.sandbox.client import Limits, stage
 from autograder.submission import BadSubmission, collect
 from tests.public.harness import EXERCISES
+from tests.public.misconceptions import ids_in
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DIRS = ("tests/public", "tests/hidden")
@@ -109,7 +110,8 @@ def build_results(rubric, outcomes, notes, seconds) -> dict:
             "status": "passed" if passed else "failed",
             "visibility": entry["visibility"],
             "output": output,
-            "tags": [entry["exercise"]],
+            # The exercise first (totals read it), then the mistakes the message named.
+            "tags": [entry["exercise"], *([] if passed else ids_in(output))],
             "number": str(number),
         })
     # Students see this at once: only public points, or it would tell hidden results.
