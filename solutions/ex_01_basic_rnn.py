@@ -17,7 +17,9 @@ Conventions used everywhere in this file:
   (``check_shape`` below does this for shapes).
 
 Run ``python ex_01_basic_rnn.py`` for the demo: gradient checks, training with progress,
-and two figures written to ``figures/``. ``make check`` runs the tests.
+and two figures written to ``figures/`` in the current folder (``--out DIR`` for another).
+``make check`` runs the tests. The guide (``guides/rnn_guide.md``) explains every idea used
+here; the docstrings name the section to read.
 """
 
 import sys
@@ -152,7 +154,12 @@ def rnn_step_forward(x, h_prev, Wx, Wh, b):
         ``rnn_step_backward`` needs (any Python object you like, e.g. a tuple).
 
     Raise ``ValueError`` naming the argument when a shape does not fit (``check_shape``).
+    # BEGIN CONCEPT
+    Keep in the cache everything the backward pass will need (guide: "One step").
+    # END CONCEPT
+    # BEGIN FULL
     Hint: keep ``h_next`` in the cache; tanh's derivative is ``1 - h_next**2``.
+    # END FULL
     """
     # BEGIN SOLUTION
     x, h_prev, Wx, Wh, b = (np.asarray(a, dtype=np.float64) for a in (x, h_prev, Wx, Wh, b))
@@ -178,9 +185,20 @@ def rnn_step_backward(dh_next, cache):
     Returns:
         ``(dx, dh_prev, dWx, dWh, db)`` with the shapes of ``x, h_prev, Wx, Wh, b``.
 
+    # BEGIN CONCEPT
+    Idea: the chain rule through one step, from the output back. First through tanh (its
+    derivative can be written with its output, which you cached), which gives the gradient
+    at the tanh input; then through the sum into its three terms; then through each
+    product ``A @ W`` to both ``A`` and ``W``, as for a dense layer in Module 2. Let the
+    shapes tell you how factors pair up, and remember that ``b`` is added to every row of
+    the batch. Derive it on paper first (guide: "One step"); ``make check`` compares every
+    output with centered differences. Do not modify ``dh_next``.
+    # END CONCEPT
+    # BEGIN FULL
     With ``dz = dh_next * (1 - h_next**2)`` (the gradient at the tanh input):
     ``dx = dz @ Wx.T``, ``dh_prev = dz @ Wh.T``, ``dWx = x.T @ dz``, ``dWh = h_prev.T @ dz``,
     ``db = dz.sum(axis=0)``. Do not modify ``dh_next``.
+    # END FULL
     """
     # BEGIN SOLUTION
     x, h_prev, Wx, Wh, h_next = cache
@@ -243,11 +261,21 @@ def rnn_backward(dh, cache):
     Returns:
         ``(dx, dh0, dWx, dWh, db)`` with the shapes of ``x, h0, Wx, Wh, b``.
 
+    # BEGIN CONCEPT
+    Ideas (guide: "The whole sequence"): h_t is used twice, by the output at step t and
+    by step t+1, so the gradient on h_t has two sources; the same weights act at every
+    step, so their gradient gathers something from every step; and what leaves the first
+    step is the gradient on h0. Work out in which order the steps must be visited so that
+    each step's full upstream gradient is known when you need it, then build on
+    ``rnn_step_backward``. Do not modify ``dh``.
+    # END CONCEPT
+    # BEGIN FULL
     h_t also feeds h_{t+1}, so its total gradient is ``dh[:, t]`` plus the ``dh_prev`` that
     step t+1 sends back. Walk t = T-1..0 calling ``rnn_step_backward``, carry ``dh_prev``
     from one step to the next, and accumulate (``+=``) the weight gradients because the
     weights are shared by all steps. The ``dh_prev`` of the first step is ``dh0``.
     Do not modify ``dh`` (build a new array for the sum).
+    # END FULL
     """
     # BEGIN SOLUTION
     step_caches = cache
@@ -306,8 +334,12 @@ def affine_backward(dscores, cache):
     Returns:
         ``(dh, dWy, dby)`` with shapes ``(N, T, H)``, ``(H, V)``, ``(V,)``.
 
-    The same ``Wy`` serves every (n, t) position, so ``dWy`` and ``dby`` sum over both the
-    batch and the time axes. Hint: reshape to ``(N*T, H)`` and ``(N*T, V)``.
+    The same ``Wy`` and ``by`` serve every (n, t) position (guide: "4. Output layer and
+    loss"): what does that mean for their gradients?
+    # BEGIN FULL
+    ``dWy`` and ``dby`` sum over both the batch and the time axes. Hint: reshape to
+    ``(N*T, H)`` and ``(N*T, V)``; ``dh = dscores @ Wy.T``.
+    # END FULL
     """
     # BEGIN SOLUTION
     h, Wy = cache
@@ -333,10 +365,21 @@ def softmax_cross_entropy(scores, y, mask=None):
 
     Returns:
         ``(loss, dscores)``: ``loss = -sum(mask * log p[n, t, y[n, t]]) / sum(mask)`` as a
-        float, and ``dscores = mask * (p - onehot(y)) / sum(mask)``, ``(N, T, V)``.
+        float, with ``p = softmax(scores)`` over the last axis, and ``dscores``, the
+        gradient of ``loss`` with respect to ``scores``, ``(N, T, V)``.
 
-    Subtract the row maximum before ``exp`` so logits of 1e4 do not overflow, and compute
-    log-probabilities as ``shifted - log(sum(exp(shifted)))`` rather than ``log(p)``.
+    # BEGIN CONCEPT
+    Derive ``dscores`` for one position first (the derivative of ``-log softmax(s)[y]``
+    with respect to each ``s_j``), then account for the mean and the mask (guide: "4.
+    Output layer and loss"). Logits of 1e4 must not overflow: softmax does not change when
+    the same constant is subtracted from every logit of a row; work with log-probabilities
+    rather than ``log(p)``.
+    # END CONCEPT
+    # BEGIN FULL
+    ``dscores = mask * (p - onehot(y)) / sum(mask)``. Subtract the row maximum before
+    ``exp`` so logits of 1e4 do not overflow, and compute log-probabilities as
+    ``shifted - log(sum(exp(shifted)))`` rather than ``log(p)``.
+    # END FULL
     Raise ``ValueError`` for wrong shapes, non-integer ``y`` and ``y`` out of range; the
     given ``mask_weights(mask, N, T)`` turns ``mask`` into the weights ``mask / sum(mask)``
     and rejects bad masks for you.
@@ -394,9 +437,10 @@ def clip_grad_norm(grads, max_norm):
 def init_params(D, H, V, rng):
     """Random initial parameters for input size D, hidden size H and V output classes.
 
-    Returns a dict of float64 arrays: ``Wx (D, H)`` drawn from N(0, 1/D); ``Wh (H, H)`` a
-    random orthogonal matrix (``random_orthogonal``), so the recurrence neither shrinks
-    nor blows up the state at the start; ``b (H,)`` zeros; ``Wy (H, V)`` from N(0, 1/H);
+    Returns a dict of float64 arrays: ``Wx (D, H)`` drawn from a normal distribution with
+    mean 0 and variance 1/D (standard deviation ``1/sqrt(D)``); ``Wh (H, H)`` a random
+    orthogonal matrix (``random_orthogonal``), so the recurrence neither shrinks nor blows
+    up the state at the start; ``b (H,)`` zeros; ``Wy (H, V)`` normal with variance 1/H;
     ``by (V,)`` zeros. Draw everything from ``rng``.
     """
     # BEGIN SOLUTION
@@ -427,6 +471,13 @@ def model_loss(params, x, y, h0=None, mask=None):
         ``(loss, grads, h_last)``: the mean loss (float), a dict of gradients with the
         same five keys as ``params``, and the final hidden state ``h_T`` ``(N, H)`` (to
         carry into the next chunk of a longer sequence).
+
+    Chain the pieces you wrote, forward then backward (guide: "4. Output layer and loss").
+    # BEGIN FULL
+    Forward: ``rnn_forward`` from ``h0``, ``affine_forward``, ``softmax_cross_entropy``.
+    Backward: ``affine_backward(dscores)`` gives ``dh`` on every state, the upstream
+    gradient of ``rnn_backward``.
+    # END FULL
     """
     # BEGIN SOLUTION
     missing = [k for k in PARAM_KEYS if k not in params]
@@ -481,9 +532,9 @@ def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
 def accuracy(params, x, y, mask=None):
     """Fraction of (unmasked) positions where the highest score is the target class.
 
-    Runs the model from a zero initial state; ``mask`` is as in ``softmax_cross_entropy``
-    (``mask_weights`` gives the weight of each position).
-    Returns a float in [0, 1].
+    Runs the model from a zero initial state; ``mask`` is as in ``softmax_cross_entropy``:
+    positions where it is 0 do not count (``mask_weights`` gives the weight of each
+    position). Returns a float in [0, 1].
     """
     # BEGIN SOLUTION
     check_shape("x", x, (None, None, None), "(N, T, D)")
@@ -554,7 +605,7 @@ def plot_hidden_states(params, x, path):
 
     Run the RNN from a zero state on ``x[:1]`` and draw ``h`` as an image with hidden units
     as rows (H) and time steps as columns (T), values in [-1, 1]; label both axes, add a
-    colorbar and a title. Returns ``str(path)``.
+    colorbar and a title. Save it to ``path`` and return the ``Figure``.
 
     Hint: ``from matplotlib.figure import Figure``; ``fig = Figure()``,
     ``ax = fig.subplots()``, ``ax.imshow(...)``, ``fig.colorbar(image, ax=ax)``,
@@ -577,7 +628,7 @@ def plot_hidden_states(params, x, path):
     ax.set_title("RNN hidden states h_t for one sequence")
     fig.colorbar(image, ax=ax, label="activation")
     fig.savefig(path, dpi=110)
-    return str(path)
+    return fig
     # END SOLUTION
 
 
@@ -591,13 +642,13 @@ def gradient_norm_vs_lag(
 ):
     """How the gradient norm changes as it flows back in time, for several spectral radii.
 
-    Backpropagating one step multiplies the gradient by the Jacobian
-    ``dh_t/dh_{t-1} = diag(1 - h_t**2) @ Wh.T`` (in row-vector form ``dh_prev =
-    (dh * (1 - h_t**2)) @ Wh.T``), so after k steps it has been multiplied by k such
-    matrices. When tanh is in its linear range (``h`` near 0) this is about the matrix
-    power ``(Wh.T)^k``, whose size behaves like ``rho**k`` with ``rho`` the spectral radius
-    of ``Wh``: it vanishes for ``rho < 1`` and explodes for ``rho > 1``. Saturated units
-    (``|h|`` near 1) shrink the gradient further; try a large ``input_scale`` to see that.
+    Backpropagating one step multiplies the gradient by the Jacobian of that step
+    (``rnn_step_backward`` applies it), so after k steps it has been multiplied by k such
+    matrices. When tanh is in its linear range (``h`` near 0) each one is about ``Wh``
+    (transposed), so the product behaves like ``rho**k`` with ``rho`` the spectral radius of
+    ``Wh``: it vanishes for ``rho < 1`` and explodes for ``rho > 1`` (guide: "7. Vanishing
+    and exploding gradients"). Saturated units (``|h|`` near 1) shrink the gradient further;
+    try a large ``input_scale`` to see that.
 
     For each ``rho`` in ``radii`` (one batch row, ``N = 1``, a few input features, zero
     ``h0`` and ``b``):
@@ -639,8 +690,8 @@ def plot_gradient_norms(norms_by_radius, path):
     """Save a semilog-y plot of gradient norm against lag k, one line per spectral radius.
 
     ``norms_by_radius`` is what ``gradient_norm_vs_lag`` returns. Label the axes, add a
-    legend (e.g. ``"rho = 0.5"``) and a title; save a PNG to ``path`` and return
-    ``str(path)``. See ``plot_hidden_states`` for the matplotlib hint.
+    legend (e.g. ``"rho = 0.5"``) and a title; save a PNG to ``path`` and return the
+    ``Figure``. See ``plot_hidden_states`` for the matplotlib hint.
     """
     # BEGIN SOLUTION
     from matplotlib.figure import Figure
@@ -655,7 +706,7 @@ def plot_gradient_norms(norms_by_radius, path):
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.savefig(path, dpi=110)
-    return str(path)
+    return fig
     # END SOLUTION
 
 
@@ -698,7 +749,7 @@ def _vary(forward, args, i):
     return lambda a: forward(args[:i] + [a] + args[i + 1 :])
 
 
-def _demo():
+def _demo(out_dir):
     rng = np.random.default_rng(0)
     _check_gradients(rng)
 
@@ -707,21 +758,33 @@ def _demo():
     x, y, mask = make_echo_data(500, 12, 4, 2, rng)
     print(f"accuracy on 500 fresh sequences: {accuracy(params, x, y, mask):.4f}")
 
-    fig_dir = Path(__file__).resolve().parent.parent / "figures"
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    print("saved", plot_hidden_states(params, x, fig_dir / "hidden_states.png"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "hidden_states.png"
+    plot_hidden_states(params, x, path)
+    print("saved", path)
 
     norms = gradient_norm_vs_lag(rng=np.random.default_rng(0))
     print("\ngradient norm ||dL/dh_{T-k}|| at lag k:")
     for rho, values in norms.items():
         print(f"  rho = {rho:4.2f}:  k=10 {values[10]:9.2e}   k=20 {values[20]:9.2e}")
-    print("saved", plot_gradient_norms(norms, fig_dir / "gradient_norms.png"))
+    path = out_dir / "gradient_norms.png"
+    plot_gradient_norms(norms, path)
+    print("saved", path)
 
 
-def main():
-    """Run the demo; an unimplemented function ends it with one line instead of a traceback."""
+def main(argv=None):
+    """Run the demo; an unimplemented function ends it with one line instead of a traceback.
+
+    Figures go to ``figures/`` in the current folder, or to ``--out DIR``.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Exercise 1 demo")
+    parser.add_argument("--out", type=Path, default=Path("figures"),
+                        help="folder for the figures (default: ./figures)")
+    args = parser.parse_args(argv)
     try:
-        _demo()
+        _demo(args.out)
     except NotImplementedError as exc:
         name = exc.args[0] if exc.args else "a function"
         here = Path(__file__).resolve()

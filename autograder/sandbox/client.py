@@ -21,7 +21,12 @@ from pathlib import Path
 from autograder.sandbox import wire
 from tests.public.harness import EXERCISES, SubmissionError
 
-RUNTIME_FILES = ("worker.py", "wire.py")
+# What the student process runs besides the student's files, by name -> source.
+RUNTIME_FILES = {
+    "worker.py": Path(__file__).with_name("worker.py"),
+    "wire.py": Path(__file__).with_name("wire.py"),
+    "figures.py": Path(__file__).resolve().parents[2] / "tests" / "public" / "figures.py",
+}
 
 
 class StudentCodeError(Exception):
@@ -456,9 +461,8 @@ def stage(files: dict[str, Path], staging: Path, data_dir: Path | None, limits: 
         (staging / sub).mkdir(parents=True, exist_ok=True)
     for name, src in files.items():
         shutil.copyfile(src, staging / "submission" / name, follow_symlinks=False)
-    here = Path(__file__).parent
-    for name in RUNTIME_FILES:
-        shutil.copyfile(here / name, staging / "runtime" / name)
+    for name, source in RUNTIME_FILES.items():
+        shutil.copyfile(source, staging / "runtime" / name)
     if data_dir is not None and data_dir.is_dir():
         shutil.copytree(data_dir, staging / "data", dirs_exist_ok=True, symlinks=False)
     ids = limits.ids()

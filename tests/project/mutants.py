@@ -81,6 +81,26 @@ MUTANTS = {
         "m_hat = new_m[k] / (1 - beta1**t)", "m_hat = new_m[k]"),
 }
 
+# name -> the misconception id its diagnosis must carry (results.json tags of a failed test).
+EXPECTED_IDS = {
+    "drop_dh_next": "bptt-no-carry",
+    "tanh_of_h_in_derivative": "tanh-derivative-at-output",
+    "no_transpose_Wh": "backward-transpose",
+    "dWh_uses_h_next": "dwh-wrong-state",
+    "assign_not_accumulate": "bptt-no-accumulate",
+    "ignores_h0": "forward-h0-ignored",
+    "unstable_softmax": "softmax-overflow",
+    "clip_per_element": "clip-not-global",
+    "clip_in_place": "mutates-input",
+    "clip_per_array": "clip-not-global",
+    "mask_mean_over_all": "mask-count",
+    "db_mean_not_sum": "bias-grad-sum",
+    "float32_state": "float32-precision",
+    "mutates_dh": "mutates-input",
+    "softmax_grad_not_averaged": "ce-grad-scale",
+    "adam_no_bias_correction": "adam-bias-correction",
+}
+
 
 def mutate(name: str, source: str | None = None) -> str:
     """The reference with one mutant's edit; the edited text must occur exactly once."""

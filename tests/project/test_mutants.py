@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.project.mutants import MUTANTS, grade_mutants, mutate
+from tests.project.mutants import EXPECTED_IDS, MUTANTS, grade_mutants, mutate
 
 
 @pytest.fixture(scope="module")
@@ -30,3 +30,9 @@ def test_public_tests_alone_catch_at_least_ten_mutants(graded):
     caught = [n for n, r in graded.items()
               if any(t["status"] == "failed" and t["visibility"] == "visible" for t in r["tests"])]
     assert len(caught) >= 10, caught
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_IDS))
+def test_mutant_diagnosis_names_its_misconception(graded, name):
+    tags = {tag for t in graded[name]["tests"] if t["status"] == "failed" for tag in t["tags"]}
+    assert EXPECTED_IDS[name] in tags, f"{name}: failed tests carry {sorted(tags)}"

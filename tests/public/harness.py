@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.public.misconceptions import explain
+
 REPO = Path(__file__).resolve().parents[2]
 
 # Exercise id -> the student file it grades. The order is the order of the rubric.
@@ -136,7 +138,7 @@ def check_array(got, expected_shape, *, what: str, dtype=np.float64) -> np.ndarr
     if dtype is not None and got.dtype != dtype:
         hint = ""
         if got.dtype == np.float32:
-            hint = " float32 is too coarse for gradient checks: keep every array float64."
+            hint = explain("float32-precision")
         elif np.issubdtype(got.dtype, np.integer):
             hint = " Integer arrays truncate: start from float arrays (e.g. np.zeros(shape))."
         raise AssertionError(f"{what}: dtype {got.dtype}, expected {np.dtype(dtype)}.{hint}")
@@ -153,7 +155,7 @@ def check_array(got, expected_shape, *, what: str, dtype=np.float64) -> np.ndarr
 
 def _shape_hint(got: tuple, want: tuple) -> str:
     if sorted(got) == sorted(want):
-        return " Same sizes in another order: a missing or extra transpose?"
+        return " Same sizes in another order: axes swapped, or a product oriented the wrong way?"
     if len(got) != len(want):
         return " Wrong number of dimensions: did you sum over or drop an axis you should keep?"
     return ""
@@ -169,14 +171,17 @@ def assert_close(got, expected, *, what: str, atol=1e-8, rtol=1e-6, hint="", rev
     tol = atol + rtol * np.abs(expected)
     if np.all(err <= tol):
         return
-    worst = np.unravel_index(np.argmax(err - tol), err.shape) if err.ndim else ()
-    where = f" at index {tuple(int(i) for i in worst)}" if err.ndim else ""
+    hint = " " + hint.strip() if hint else ""
+    if err.ndim == 0:
+        detail = (f"yours {got[()]:.10g}, expected {expected[()]:.10g}" if reveal
+                  else "it differs from the expected value")
+        raise AssertionError(f"{what}: {detail}.{hint}")
+    worst = np.unravel_index(np.argmax(err - tol), err.shape)
+    where = f"at index {tuple(int(i) for i in worst)}"
     n_bad = int(np.sum(err > tol))
-    detail = (f"; worst error {err[worst]:.3g}{where} (yours {got[worst]:.6g}, expected "
-              f"{expected[worst]:.6g})" if reveal else f"; the worst is{where}")
-    raise AssertionError(
-        f"{what}: {n_bad} of {err.size} entries differ{detail}.{' ' + hint if hint else ''}"
-    )
+    detail = (f"; the worst is {where}: yours {got[worst]:.6g}, expected {expected[worst]:.6g}"
+              if reveal else f"; the worst is {where}")
+    raise AssertionError(f"{what}: {n_bad} of {err.size} entries differ{detail}.{hint}")
 
 
 def rel_error(x, y) -> float:
@@ -244,3 +249,34 @@ def assert_png(path, *, what: str, min_bytes=2_000, max_bytes=20_000_000, min_si
             f"{what}: {path.name} cannot be decoded as an image ({exc}).") from None
     if len(np.unique(pixels)) < 3:
         raise AssertionError(f"{what}: the image is blank. Draw the plot before saving it.")
+
+
+def figure_info(returned, *, what: str) -> dict:
+    """The plain summary of the Figure a plot function returned (tests/public/figures.py),
+    whether the function ran here or in the grader's student process."""
+    from tests.public.figures import is_figure, summary
+
+    if is_figure(returned):
+        return summary(returned)
+    if isinstance(returned, dict) and returned.get("kind") == "figure" \
+            and isinstance(returned.get("axes"), list):
+        return returned
+    kind = getattr(returned, "type_name", None) or type(returned).__name__
+    raise AssertionError(f"{what}: return the matplotlib Figure you drew (and saved); got "
+                         f"{kind}.")
+
+
+def check_labels(ax: dict, *, what: str, legend: int = 0, colorbar: bool = False) -> None:
+    """What a reader needs: a title, both axis labels, and a legend naming `legend` series
+    or a colour bar."""
+    for key, name in (("title", "title"), ("xlabel", "x-axis label"),
+                      ("ylabel", "y-axis label")):
+        if not str(ax.get(key, "")).strip():
+            raise AssertionError(f"{what}: the plot has no {name}; a reader must know what "
+                                 "is shown.")
+    if legend and len(ax.get("legend", [])) < legend:
+        raise AssertionError(f"{what}: the legend names {len(ax.get('legend', []))} series; "
+                             f"the plot has {legend}: label each one and call legend().")
+    if colorbar and not ax.get("colorbar"):
+        raise AssertionError(f"{what}: add a colour bar, so a reader can map colours to "
+                             "values.")

@@ -1,8 +1,10 @@
 """Public tests for Exercise 1: a NumPy RNN trained with backpropagation through time.
 
-Each test's docstring starts with the name shown in the points table. Gradients are
-checked against centered differences of this file's own NumPy forward formulas, so a
-test tells you which output is wrong even when your forward pass is wrong too.
+Each test's docstring starts with the name shown in the points table. Expected values come
+from this file's own forward formulas; expected gradients come from centered differences
+of those formulas, never from a backward pass, so deriving the backward pass stays your
+work. A failure says which output is wrong and how, the idea involved and the section of
+guides/rnn_guide.md that explains it.
 
 Rerun one test with details:  make check T='tests/public/test_ex01_basic_rnn.py::NAME'
 """
@@ -17,17 +19,22 @@ from tests.public.harness import (
     assert_grad,
     assert_png,
     check_array,
+    check_labels,
+    figure_info,
     numerical_gradient,
 )
+from tests.public.misconceptions import explain
 
 KEYS = ("Wx", "Wh", "b", "Wy", "by")
+STEP_GRADS = ("dx", "dh_prev", "dWx", "dWh", "db")
+SEQ_GRADS = ("dx", "dh0", "dWx", "dWh", "db")
 
 # Distinct, non-square sizes: a missing transpose cannot hide behind a square matrix.
 N, T, D, H, V = 2, 10, 3, 5, 4
 
 
 # ---------------------------------------------------------------------------------------
-# This file's own NumPy model (the expected values)
+# This file's own NumPy model: forward formulas only (the expected values)
 # ---------------------------------------------------------------------------------------
 
 
@@ -35,11 +42,17 @@ def _step(x, h_prev, Wx, Wh, b):
     return np.tanh(x @ Wx + h_prev @ Wh + b)
 
 
-def _forward(x, h0, Wx, Wh, b):
+def _forward(x, h0, Wx, Wh, b, step_weights=None):
+    """All states h_1..h_T. `step_weights = (t, i, w)` runs step t with argument i
+    (2: Wx, 3: Wh, 4: b) replaced by w: how much of a shared weight's gradient comes
+    from one step is the gradient with respect to such a copy."""
     h = np.zeros(x.shape[:2] + (Wh.shape[0],))
     prev = h0
     for t in range(x.shape[1]):
-        prev = _step(x[:, t], prev, Wx, Wh, b)
+        weights = [Wx, Wh, b]
+        if step_weights is not None and step_weights[0] == t:
+            weights[step_weights[1] - 2] = step_weights[2]
+        prev = _step(x[:, t], prev, *weights)
         h[:, t] = prev
     return h
 
@@ -56,11 +69,11 @@ def _ce(scores, y, mask=None):
     return -np.sum(w * picked) / np.sum(w)
 
 
-def _ce_grad(scores, y, mask=None):
-    w = np.ones(y.shape) if mask is None else np.asarray(mask, dtype=np.float64)
-    p = np.exp(_log_softmax(scores))
-    p[np.arange(y.shape[0])[:, None], np.arange(y.shape[1])[None, :], y] -= 1.0
-    return p * (w / w.sum())[..., None]
+def _ce_numeric_grad(scores, y, mask=None):
+    """Centered differences of the loss. Softmax is unchanged by subtracting each row's
+    maximum, so differentiate there, where the values are small and exact."""
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    return numerical_gradient(lambda s: _ce(s, y, mask), shifted, 1.0)
 
 
 def _model_loss(params, x, y, h0=None, mask=None):
@@ -68,24 +81,6 @@ def _model_loss(params, x, y, h0=None, mask=None):
         h0 = np.zeros((x.shape[0], params["Wh"].shape[0]))
     h = _forward(x, h0, params["Wx"], params["Wh"], params["b"])
     return _ce(h @ params["Wy"] + params["by"], y, mask)
-
-
-def _bptt_steps(x, h0, Wx, Wh, b, dh, carry=True):
-    """Analytic BPTT with per-step weight contributions (used only to name likely bugs)."""
-    h = _forward(x, h0, Wx, Wh, b)
-    n_steps = x.shape[1]
-    dx = np.zeros_like(x)
-    steps = []
-    dnext = np.zeros_like(h0)
-    for t in reversed(range(n_steps)):
-        prev = h0 if t == 0 else h[:, t - 1]
-        dz = (dh[:, t] + (dnext if carry else 0.0)) * (1 - h[:, t] ** 2)
-        dx[:, t] = dz @ Wx.T
-        dnext = dz @ Wh.T
-        steps.append({"dWx": x[:, t].T @ dz, "dWh": prev.T @ dz, "db": dz.sum(axis=0)})
-    steps.reverse()
-    totals = {k: sum(s[k] for s in steps) for k in ("dWx", "dWh", "db")}
-    return dx, dnext, totals, steps
 
 
 # ---------------------------------------------------------------------------------------
@@ -128,14 +123,16 @@ def _close_scalar(got, expected, *, what, hint="", atol=1e-10, rtol=1e-8):
 
 
 def _same(a, b, tol=1e-10):
-    return a.shape == b.shape and np.allclose(a, b, rtol=tol, atol=tol)
+    return isinstance(a, np.ndarray) and a.shape == np.shape(b) and np.allclose(a, b, rtol=tol,
+                                                                               atol=tol)
 
 
 def _report(fn, failures, hint):
-    """One message: the hint first (the points table shows the first line), then details."""
+    """One message: the diagnosis first (the points table shows the first line), then
+    the details of every wrong output."""
     names = ", ".join(name for name, _ in failures)
     details = "\n".join(f"  - {msg}" for _, msg in failures)
-    raise AssertionError(f"{fn}: wrong {names}. {hint}\n{details}")
+    raise AssertionError(f"{fn}: wrong {names}. {hint.strip()}\n{details}")
 
 
 def _grad_failures(fn, pairs, tol):
@@ -170,7 +167,7 @@ def _copies(arrays):
     return [np.array(a, copy=True) for a in arrays]
 
 
-def _numeric_rnn_grads(forward, args, upstream):
+def _numeric_grads(forward, args, upstream):
     """Centered differences of sum(forward(*args) * upstream) for every argument."""
     grads = []
     for i in range(len(args)):
@@ -191,7 +188,7 @@ def test_ex01_step_forward_values(ex01):
     args = _step_params(_rng(101))
     out = _unpack(ex01.rnn_step_forward(*_copies(args)), ("h_next", "cache"), "rnn_step_forward")
     assert_close(out[0], _step(*args), what="rnn_step_forward h_next", atol=1e-10, rtol=1e-8,
-                 hint="h_next = tanh(x @ Wx + h_prev @ Wh + b): row vectors, weights on the right.")
+                 hint="h_next = tanh(x @ Wx + h_prev @ Wh + b)." + explain("forward-row-vectors"))
 
 
 @pytest.mark.points(0.5)
@@ -202,13 +199,73 @@ def test_ex01_step_forward_terms(ex01):
     h_next = ex01.rnn_step_forward(x.copy(), h_prev.copy(), Wx.copy(), zero_wh.copy(),
                                    b.copy())[0]
     assert_close(h_next, np.tanh(x @ Wx + b), what="rnn_step_forward h_next with Wh = 0",
-                 atol=1e-10, rtol=1e-8,
-                 hint="x term wrong (only x @ Wx + b is left when Wh = 0): check x @ Wx and b.")
+                 atol=1e-10, rtol=1e-8, hint="With Wh = 0 only the x term and b are left, so "
+                 "one of those is wrong." + explain("forward-row-vectors"))
     zx, zwx = np.zeros_like(x), np.zeros_like(Wx)
     h_next = ex01.rnn_step_forward(zx.copy(), h_prev.copy(), zwx.copy(), Wh.copy(), b.copy())[0]
     assert_close(h_next, np.tanh(h_prev @ Wh + b),
                  what="rnn_step_forward h_next with x = 0 and Wx = 0", atol=1e-10, rtol=1e-8,
-                 hint="h_prev term wrong: use h_prev @ Wh (not Wh.T, not h_prev * Wh).")
+                 hint="With x = 0 only the h_prev term and b are left: the h_prev term is "
+                 "wrong." + explain("forward-row-vectors"))
+
+
+def _step_twins(args, dh_next):
+    """What the step's gradients would be for three classic slips, each computed by
+    centered differences of a forward pass that has the slip built in."""
+    x, h_prev, Wx, Wh, b = args
+    z0 = x @ Wx + h_prev @ Wh + b
+    h_next = np.tanh(z0)
+    return {
+        # the step without its tanh: the gradient never passes through tanh
+        "no_tanh": _numeric_grads(lambda *a: a[0] @ a[2] + a[1] @ a[3] + a[4], list(args),
+                                  dh_next),
+        # tanh's slope read at h_next (as if h_next were tanh's input)
+        "slope_at_output": numerical_gradient(lambda a: np.tanh(h_next + (a - x) @ Wx), x,
+                                              dh_next),
+        # Wh multiplying h_next instead of h_prev
+        "dWh_from_h_next": numerical_gradient(lambda w: np.tanh(z0 + h_next @ (w - Wh)), Wh,
+                                              dh_next),
+        # the recurrence read as h_prev @ Wh.T (a square Wh hides the orientation)
+        "dh_prev_other_side": numerical_gradient(
+            lambda a: np.tanh(z0 + (a - h_prev) @ Wh.T), h_prev, dh_next),
+    }
+
+
+def _diagnose_step(ex01, args, dh_next, got, numeric, failures) -> str:
+    """Name the most likely slip behind a failing rnn_step_backward."""
+    wrong = [name for name, _ in failures]
+    if not _forward_ok(ex01, step_only=True):
+        return ("rnn_step_forward is wrong (see its tests): fix it first; the backward pass "
+                "uses what it cached.")
+    twins = _step_twins(args, dh_next)
+    if any(_same(g, t, 1e-6) for g, t in zip(got, twins["no_tanh"], strict=True)):
+        return ("Some gradients equal those of the step without its tanh." +
+                explain("tanh-derivative-missing"))
+    if _same(got[0], twins["slope_at_output"], 1e-6):
+        return ("dx equals the gradient you would get if tanh's slope were read at h_next "
+                "instead of at tanh's input." + explain("tanh-derivative-at-output"))
+    if _same(got[3], twins["dWh_from_h_next"], 1e-6):
+        return ("dWh equals the gradient you would get if Wh multiplied h_next rather than "
+                "h_prev." + explain("dwh-wrong-state"))
+    if _same(got[4], numeric[4] / args[0].shape[0], 1e-6):
+        return f"db is the true gradient divided by N = {args[0].shape[0]}." + explain(
+            "bias-grad-sum")
+    if _same(got[1], twins["dh_prev_other_side"], 1e-6):
+        return ("dh_prev equals the gradient of a step that multiplied h_prev by Wh's "
+                "transpose." + explain("backward-transpose"))
+    if wrong == ["dh_prev"] or wrong == ["dx"]:
+        weight = "Wh" if wrong == ["dh_prev"] else "Wx"
+        return (f"Only {wrong[0]} is wrong: follow the gradient from tanh's input back "
+                f"through the product with {weight}." + explain("backward-transpose"))
+    if len(wrong) == 1:
+        return (f"Only {wrong[0]} is wrong: the path through tanh is right; check the last "
+                "link of the chain, from tanh's input to this one." +
+                explain("backward-transpose"))
+    if len(wrong) == len(STEP_GRADS):
+        return ("Every gradient is wrong, so the first link of the chain is: the gradient at "
+                "tanh's input (guide: \"One step\").")
+    return ("Apply the chain rule one link at a time: through tanh, through the sum, through "
+            "each product (guide: \"One step\").")
 
 
 @pytest.mark.points(1.5)
@@ -219,41 +276,14 @@ def test_ex01_step_backward_gradients(ex01):
     dh_next = rng.standard_normal((N, H))
     _, cache = _unpack(ex01.rnn_step_forward(*_copies(args)), ("h_next", "cache"),
                        "rnn_step_forward")
-    got = _unpack(ex01.rnn_step_backward(dh_next.copy(), cache),
-                  ("dx", "dh_prev", "dWx", "dWh", "db"), "rnn_step_backward")
-    numeric = _numeric_rnn_grads(_step, args, dh_next)
-    names = ("dx", "dh_prev", "dWx", "dWh", "db")
-    failures = _grad_failures("rnn_step_backward", zip(names, got, numeric, strict=True), tol=1e-7)
-    if not failures:
-        return
-    wrong = {name for name, _ in failures}
-    x, h_prev, Wx, Wh, b = args
-    h_next = _step(*args)
-    if not _forward_ok(ex01, step_only=True):
-        hint = ("rnn_step_forward is wrong (see its tests): fix it first, the backward pass "
-                "uses what it cached.")
-    elif isinstance(got[3], np.ndarray) and _same(got[3], h_next.T @ (dh_next * (1 - h_next**2))):
-        hint = "dWh uses h_next: it must use h_prev (h_{t-1}), the state that was multiplied by Wh."
-    elif isinstance(got[0], np.ndarray) and _same(got[0], dh_next @ Wx.T):
-        hint = "dx wrong: did you forget the tanh derivative 1 - h_next**2?"
-    elif len(wrong) == 1:
-        only = next(iter(wrong))
-        hint = {
-            "dx": "only dx is wrong: bring the gradient at the tanh input back through Wx's "
-                  "transpose.",
-            "dh_prev": "only dh_prev is wrong: bring the gradient at the tanh input back through "
-                       "Wh's transpose.",
-            "dWx": "only dWx is wrong: it pairs x (transposed) with the gradient at the tanh "
-                   "input.",
-            "dWh": "only dWh is wrong: use h_prev (h_{t-1}), not h_next, in dWh.",
-            "db": "only db is wrong: sum the gradient at the tanh input over the batch (axis 0).",
-        }[only]
-    elif len(wrong) == len(names):
-        hint = ("every gradient is wrong: start from dz = dh_next * (1 - h_next**2), the "
-                "gradient at the tanh input (tanh' = 1 - tanh**2).")
-    else:
-        hint = "start from dz = dh_next * (1 - h_next**2) and follow each product back."
-    _report("rnn_step_backward", failures, hint)
+    got = _unpack(ex01.rnn_step_backward(dh_next.copy(), cache), STEP_GRADS,
+                  "rnn_step_backward")
+    numeric = _numeric_grads(_step, args, dh_next)
+    failures = _grad_failures("rnn_step_backward", zip(STEP_GRADS, got, numeric, strict=True),
+                              tol=1e-7)
+    if failures:
+        _report("rnn_step_backward", failures,
+                _diagnose_step(ex01, args, dh_next, got, numeric, failures))
 
 
 # ---------------------------------------------------------------------------------------
@@ -268,10 +298,14 @@ def test_ex01_rnn_forward_values(ex01):
     h, _ = _unpack(ex01.rnn_forward(*_copies(args)), ("h", "cache"), "rnn_forward")
     check_array(h, (N, T, H), what="rnn_forward h")
     expected = _forward(*args)
-    first_ok = np.allclose(h[:, 0], expected[:, 0], atol=1e-10, rtol=1e-8)
-    hint = ("h[:, 0] is right but later steps are not: feed each new state into the next step."
-            if first_ok else
-            "h[:, t] must be the state after reading x[:, t]; h holds h_1..h_T, not h0.")
+    if np.allclose(h[:, 1:], expected[:, :-1], atol=1e-10):
+        hint = "h[:, t] holds the state before step t, not after it." + explain(
+            "forward-h-offset")
+    elif np.allclose(h[:, 0], expected[:, 0], atol=1e-10, rtol=1e-8):
+        hint = "h[:, 0] is right but later steps are not." + explain("forward-no-recurrence")
+    else:
+        hint = "Already h[:, 0], the state after x[:, 0], is wrong." + explain(
+            "forward-h-offset")
     assert_close(h, expected, what="rnn_forward h", atol=1e-10, rtol=1e-8, hint=hint)
 
 
@@ -283,39 +317,22 @@ def test_ex01_rnn_forward_uses_h0(ex01):
     check_array(h, (N, T, H), what="rnn_forward h")
     if np.allclose(h[:, 0], _step(x[:, 0], np.zeros_like(h0), Wx, Wh, b), atol=1e-10):
         raise AssertionError("rnn_forward h[:, 0]: equals the result for h0 = 0, but h0 is not "
-                             "zero. Start the recurrence from the h0 argument.")
+                             "zero." + explain("forward-h0-ignored"))
     assert_close(h[:, 0], _step(x[:, 0], h0, Wx, Wh, b), what="rnn_forward h[:, 0] (h_1)",
                  atol=1e-10, rtol=1e-8, hint="h_1 = tanh(x_1 @ Wx + h0 @ Wh + b).")
 
 
-def _rnn_backward_case(ex01, seed, dh_builder, n_steps, tol):
+def _rnn_backward_case(ex01, seed, dh_builder, n_steps, tol, Wh=None):
     rng = _rng(seed)
     args = list(_seq_params(rng, t=n_steps))
+    if Wh is not None:
+        args[3] = Wh
     dh = dh_builder(rng, n_steps)
     _, cache = _unpack(ex01.rnn_forward(*_copies(args)), ("h", "cache"), "rnn_forward")
-    got = _unpack(ex01.rnn_backward(dh.copy(), cache), ("dx", "dh0", "dWx", "dWh", "db"),
-                  "rnn_backward")
-    numeric = _numeric_rnn_grads(_forward, args, dh)
-    names = ("dx", "dh0", "dWx", "dWh", "db")
-    failures = _grad_failures("rnn_backward", zip(names, got, numeric, strict=True), tol=tol)
+    got = _unpack(ex01.rnn_backward(dh.copy(), cache), SEQ_GRADS, "rnn_backward")
+    numeric = _numeric_grads(_forward, args, dh)
+    failures = _grad_failures("rnn_backward", zip(SEQ_GRADS, got, numeric, strict=True), tol=tol)
     return args, dh, got, numeric, failures
-
-
-def _step_backward_ok(ex01) -> bool:
-    """Does the student's step backward agree with this file's formulas on a small case?"""
-    rng = _rng(99)
-    x, h_prev, Wx, Wh, b = _step_params(rng)
-    dh_next = rng.standard_normal((N, H))
-    h_next = _step(x, h_prev, Wx, Wh, b)
-    dz = dh_next * (1 - h_next**2)
-    want = (dz @ Wx.T, dz @ Wh.T, x.T @ dz, h_prev.T @ dz, dz.sum(axis=0))
-    try:
-        cache = ex01.rnn_step_forward(*_copies([x, h_prev, Wx, Wh, b]))[1]
-        got = ex01.rnn_step_backward(dh_next.copy(), cache)
-        pairs = zip(got, want, strict=True)
-        return all(isinstance(g, np.ndarray) and _same(g, w, 1e-8) for g, w in pairs)
-    except Exception:  # noqa: BLE001 - any failure there means "fix the step first"
-        return False
 
 
 def _forward_ok(ex01, step_only=False) -> bool:
@@ -331,47 +348,91 @@ def _forward_ok(ex01, step_only=False) -> bool:
         return False
 
 
+def _step_backward_ok(ex01) -> bool:
+    """Does the student's step backward pass its gradient check on a small case?"""
+    rng = _rng(99)
+    args = list(_step_params(rng))
+    dh_next = rng.standard_normal((N, H))
+    try:
+        cache = ex01.rnn_step_forward(*_copies(args))[1]
+        got = ex01.rnn_step_backward(dh_next.copy(), cache)
+        numeric = _numeric_grads(_step, args, dh_next)
+        return len(got) == 5 and all(_same(g, w, 1e-7) for g, w in zip(got, numeric,
+                                                                         strict=True))
+    except Exception:  # noqa: BLE001 - any failure there means "fix the step first"
+        return False
+
+
 def _prerequisite_hint(ex01) -> str:
     """'' when the pieces rnn_backward builds on are right, else which one to fix first."""
     if not _forward_ok(ex01):
-        return ("rnn_forward is wrong (see its tests): fix it first, the backward pass uses "
+        return ("rnn_forward is wrong (see its tests): fix it first; the backward pass uses "
                 "its cache.")
     if not _step_backward_ok(ex01):
-        return ("rnn_step_backward is wrong (see its test): fix it first, rnn_backward is "
+        return ("rnn_step_backward is wrong (see its test): fix it first; rnn_backward is "
                 "built on it.")
+    return ""
+
+
+def _dx_without_recurrent_path(args, dh):
+    """dx if each h_t received only dh[:, t]: every step differentiated on its own, with
+    the state that entered it held fixed."""
+    x, h0, Wx, Wh, b = args
+    h = _forward(*args)
+    dx = np.zeros_like(x)
+    for t in range(x.shape[1]):
+        prev = h0 if t == 0 else h[:, t - 1]
+        dx[:, t] = numerical_gradient(lambda a, prev=prev: _step(a, prev, Wx, Wh, b),
+                                      x[:, t], dh[:, t])
+    return dx
+
+
+def _per_step_contributions(args, dh):
+    """{"dWx": [...], "dWh": [...], "db": [...]}: for each step t, the part of the shared
+    weight's gradient that step t contributes (the gradient with respect to a copy of the
+    weight that only step t uses)."""
+    contributions = {}
+    for i, name in ((2, "dWx"), (3, "dWh"), (4, "db")):
+        contributions[name] = [
+            numerical_gradient(lambda w, t=t, i=i: _forward(*args, step_weights=(t, i, w)),
+                               args[i], dh)
+            for t in range(args[0].shape[1])]
+    return contributions
+
+
+def _one_step_only(got, contributions, totals) -> str:
+    """'' unless a weight gradient equals a single step's contribution."""
+    for i, name in ((2, "dWx"), (3, "dWh"), (4, "db")):
+        for t, part in enumerate(contributions[name]):
+            if _same(got[i], part, 1e-7) and not _same(totals[i], part, 1e-6):
+                return (f"{name} equals the contribution of step {t} alone." +
+                        explain("bptt-no-accumulate"))
     return ""
 
 
 def _diagnose_rnn_backward(ex01, args, dh, got, numeric, failures) -> str:
     """Name the most likely bug behind a failing rnn_backward."""
     wrong = {name for name, _ in failures}
-    arrays = all(isinstance(g, np.ndarray) for g in got)
-    dx_no_carry = _bptt_steps(*args, dh, carry=False)[0]
-    _, _, totals, steps = _bptt_steps(*args, dh)
     first = _prerequisite_hint(ex01)
     if first:
         return first
-    if arrays and got[0].shape == dx_no_carry.shape and _same(got[0], dx_no_carry) \
-            and not _same(numeric[0], dx_no_carry, 1e-6):
-        return ("no gradient arrives through the recurrent path: the total gradient on h_t "
-                "is dh[:, t] PLUS the dh_prev sent back by step t+1; carry it to every "
-                "earlier step (dh_next is not optional).")
-    if arrays:
-        for i, name in ((2, "dWx"), (3, "dWh"), (4, "db")):
-            for t in (0, len(steps) - 1):
-                if got[i].shape == steps[t][name].shape and _same(got[i], steps[t][name], 1e-9) \
-                        and not _same(totals[name], steps[t][name], 1e-6):
-                    return (f"{name} holds one step's contribution only: the weights are "
-                            "shared by all steps, so add (+=) every step's gradient.")
-    if "dh0" in wrong and arrays and np.allclose(got[1], 0.0):
-        return "dh0 is zero: carry dh_prev back through every step and return it as dh0."
+    no_carry = _dx_without_recurrent_path(args, dh)
+    if _same(got[0], no_carry, 1e-7) and not _same(numeric[0], no_carry, 1e-6):
+        return ("dx is what you would get if each h_t's gradient came only from dh[:, t]: "
+                "no gradient arrives through the recurrent path." + explain("bptt-no-carry"))
+    found = _one_step_only(got, _per_step_contributions(args, dh), numeric)
+    if found:
+        return found
+    if "dh0" in wrong and isinstance(got[1], np.ndarray) and np.allclose(got[1], 0.0):
+        return "dh0 is zero although the loss depends on h0." + explain("bptt-dh0")
     if wrong == {"dh0"}:
-        return "only dh0 is wrong: it is the dh_prev that the first step (t = 0) sends back."
+        return "Only dh0 is wrong." + explain("bptt-dh0")
     if wrong == {"dWh"}:
-        return ("only dWh is wrong: each step pairs its gradient with h_{t-1}, the state that "
-                "entered it (h0 at the first step).")
-    return ("walk t = T-1..0: total gradient on h_t = dh[:, t] + dh_prev from step t+1; call "
-            "the step backward with it; add up the weight gradients.")
+        return ("Only dWh is wrong: at every step, which state did Wh multiply?" +
+                explain("dwh-wrong-state"))
+    return ("The step backward is right, so the error is in how the steps are combined: the "
+            "two sources of each h_t's gradient, the order of the steps, the shared weights "
+            "(guide: \"The whole sequence\").")
 
 
 def _all_steps(rng, n_steps):
@@ -388,50 +449,34 @@ def _last_step_only(rng, n_steps):
 def test_ex01_rnn_backward_gradients(ex01):
     """rnn_backward: every gradient (dx, dh0, dWx, dWh, db) matches centered differences"""
     args, dh, got, numeric, failures = _rnn_backward_case(ex01, 106, _all_steps, T, 1e-6)
-    if not failures:
-        return
-    hint = _diagnose_rnn_backward(ex01, args, dh, got, numeric, failures)
-    _report("rnn_backward", failures, hint)
+    if failures:
+        _report("rnn_backward", failures,
+                _diagnose_rnn_backward(ex01, args, dh, got, numeric, failures))
 
 
 @pytest.mark.points(1)
 def test_ex01_rnn_backward_last_step_only(ex01):
     """rnn_backward: a gradient on the last state alone reaches every earlier step and h0"""
-    n_steps = 6
-    args, dh, got, numeric, failures = _rnn_backward_case(ex01, 107, _last_step_only, n_steps,
-                                                           1e-5)
-    if not failures:
-        return
-    hint = _diagnose_rnn_backward(ex01, args, dh, got, numeric, failures)
-    _report("rnn_backward", failures, hint)
+    args, dh, got, numeric, failures = _rnn_backward_case(ex01, 107, _last_step_only, 6, 1e-5)
+    if failures:
+        _report("rnn_backward", failures,
+                _diagnose_rnn_backward(ex01, args, dh, got, numeric, failures))
 
 
 @pytest.mark.points(0.5)
 def test_ex01_rnn_backward_accumulates(ex01):
-    """rnn_backward: weight gradients add up over all time steps (+=, not =)"""
-    n_steps = 4
-    rng = _rng(108)
-    x, h0, Wx, _, b = _seq_params(rng, t=n_steps)
-    Wh = np.zeros((H, H))  # no recurrence: each step's contribution stands alone
-    dh = rng.standard_normal((N, n_steps, H))
-    _, cache = ex01.rnn_forward(x.copy(), h0.copy(), Wx.copy(), Wh.copy(), b.copy())
-    got = _unpack(ex01.rnn_backward(dh.copy(), cache), ("dx", "dh0", "dWx", "dWh", "db"),
-                  "rnn_backward")
-    _, _, totals, steps = _bptt_steps(x, h0, Wx, Wh, b, dh)
-    first = _prerequisite_hint(ex01)
-    first = " " + first if first else ""
-    for i, name in ((2, "dWx"), (3, "dWh"), (4, "db")):
-        value = got[i]
-        check_array(value, totals[name].shape, what=f"rnn_backward {name}")
-        for t, step in enumerate(steps):
-            if _same(value, step[name], 1e-9) and not _same(totals[name], step[name], 1e-6):
-                raise AssertionError(
-                    f"rnn_backward {name}: equals the contribution of step {t} alone. The "
-                    f"weights are shared by all {n_steps} steps: add (+=) every step's gradient "
-                    "instead of overwriting it (=).")
-        assert_close(value, totals[name], what=f"rnn_backward {name} (Wh = 0)", atol=1e-9,
-                     rtol=1e-7, hint="with Wh = 0 the steps are independent: the weight "
-                     "gradient is the sum of the per-step gradients." + first)
+    """rnn_backward: weight gradients gather every time step's contribution"""
+    # Wh = 0: no recurrence, so each step's contribution stands alone and the total is
+    # their sum; what the weight gradients miss is then easy to see.
+    args, dh, got, numeric, failures = _rnn_backward_case(ex01, 108, _all_steps, 4, 1e-6,
+                                                          Wh=np.zeros((H, H)))
+    failures = [(name, msg) for name, msg in failures if name in ("dWx", "dWh", "db")]
+    if not failures:
+        return
+    hint = _one_step_only(got, _per_step_contributions(args, dh), numeric)
+    _report("rnn_backward (Wh = 0)", failures, hint or _prerequisite_hint(ex01) or
+            "With Wh = 0 the steps are independent: each weight's gradient gathers the "
+            "contribution of every step." + explain("bptt-no-accumulate"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -447,7 +492,8 @@ def test_ex01_affine_forward_values(ex01):
     scores, _ = _unpack(ex01.affine_forward(h.copy(), Wy.copy(), by.copy()),
                         ("scores", "cache"), "affine_forward")
     assert_close(scores, h @ Wy + by, what="affine_forward scores", atol=1e-10, rtol=1e-8,
-                 hint="scores[n, t] = h[n, t] @ Wy + by for every n and t.")
+                 hint="scores[n, t] = h[n, t] @ Wy + by for every n and t." +
+                 explain("forward-row-vectors"))
 
 
 @pytest.mark.points(0.5)
@@ -463,13 +509,18 @@ def test_ex01_affine_backward_gradients(ex01):
     def fwd(a, w, c):
         return a @ w + c
 
-    numeric = _numeric_rnn_grads(fwd, [h, Wy, by], dscores)
+    numeric = _numeric_grads(fwd, [h, Wy, by], dscores)
     names = ("dh", "dWy", "dby")
     failures = _grad_failures("affine_backward", zip(names, got, numeric, strict=True), 1e-6)
-    if failures:
-        _report("affine_backward", failures,
-                "Wy and by serve every (n, t): dWy and dby sum over both the batch and the "
-                "time axes (reshape to (N*T, H) and (N*T, V)).")
+    if not failures:
+        return
+    wrong = {name for name, _ in failures}
+    if wrong <= {"dWy", "dby"}:
+        hint = "dh is right; the shared output weights are not." + explain("shared-readout-sum")
+    else:
+        hint = ("dh is wrong: follow the gradient back through the product h @ Wy." +
+                explain("backward-transpose"))
+    _report("affine_backward", failures, hint)
 
 
 @pytest.mark.points(0.5)
@@ -482,11 +533,11 @@ def test_ex01_softmax_ce_value(ex01):
     loss = _scalar(loss, "softmax_cross_entropy loss")
     expected = _ce(scores, y)
     if np.isclose(loss, expected * N * T, rtol=1e-6):
-        raise AssertionError("softmax_cross_entropy loss: you return the sum over positions; "
-                             f"return the mean (divide by N*T = {N * T}).")
+        raise AssertionError("softmax_cross_entropy loss: N*T times the mean, the sum over "
+                             "positions." + explain("ce-not-mean"))
     if np.isclose(loss, expected * T, rtol=1e-6):
-        raise AssertionError("softmax_cross_entropy loss: divided by N only; the mean is over "
-                             "all N*T positions.")
+        raise AssertionError(f"softmax_cross_entropy loss: T = {T} times the mean, divided by "
+                             "N only." + explain("ce-not-mean"))
     _close_scalar(loss, expected, what="softmax_cross_entropy loss",
                   hint="loss = -mean over (n, t) of log softmax(scores[n, t])[y[n, t]].")
 
@@ -500,10 +551,11 @@ def test_ex01_softmax_ce_gradient(ex01):
     numeric = numerical_gradient(lambda s: _ce(s, y), scores, 1.0)
     check_array(dscores, (N, T, V), what="softmax_cross_entropy dscores")
     if _same(dscores, numeric * N * T, 1e-6):
-        raise AssertionError("softmax_cross_entropy dscores: N*T times too large. The loss is "
-                             "a mean, so its gradient is (p - onehot(y)) / (N*T).")
+        raise AssertionError("softmax_cross_entropy dscores: N*T times too large." +
+                             explain("ce-grad-scale"))
     assert_grad(dscores, numeric, what="softmax_cross_entropy dscores", tol=1e-6,
-                hint="dscores = (softmax(scores) - onehot(y)) / (N*T).")
+                hint="Derive the gradient of -log softmax(s)[y] for one position, then "
+                "account for the mean (guide: \"4. Output layer and loss\").")
 
 
 @pytest.mark.points(0.5)
@@ -516,13 +568,12 @@ def test_ex01_softmax_ce_stable(ex01):
         "scores all near +1e4": 1e4 + rng.standard_normal((N, T, V)),
         "scores all near -1e4": -1e4 + rng.standard_normal((N, T, V)),
     }
-    hint = ("exp overflows (or log(0) appears) at large logits: subtract the row maximum "
-            "before exp and compute log-probabilities as shifted - log(sum(exp(shifted))).")
+    hint = "exp overflows, or log(0) appears, at large logits." + explain("softmax-overflow")
     ordinary = rng.standard_normal((N, T, V))
     try:
         loss, dscores = ex01.softmax_cross_entropy(ordinary.copy(), y.copy())
         ordinary_ok = (np.isclose(float(loss), _ce(ordinary, y), rtol=1e-8)
-                       and _same(np.asarray(dscores), _ce_grad(ordinary, y), 1e-8))
+                       and _same(np.asarray(dscores), _ce_numeric_grad(ordinary, y), 1e-7))
     except (TypeError, ValueError):
         ordinary_ok = False
     if not ordinary_ok:
@@ -537,8 +588,9 @@ def test_ex01_softmax_ce_stable(ex01):
             raise AssertionError(f"{exc} {hint}") from None
         _close_scalar(loss, _ce(scores, y), what=f"softmax_cross_entropy loss ({label})",
                       atol=1e-8, rtol=1e-8, hint=hint)
-        assert_close(dscores, _ce_grad(scores, y), what=f"softmax_cross_entropy dscores ({label})",
-                     atol=1e-10, rtol=1e-6, hint=hint)
+        assert_close(dscores, _ce_numeric_grad(scores, y),
+                     what=f"softmax_cross_entropy dscores ({label})", atol=1e-8, rtol=1e-5,
+                     hint=hint)
 
 
 @pytest.mark.points(0.5)
@@ -553,18 +605,24 @@ def test_ex01_softmax_ce_mask(ex01):
     loss = _scalar(loss, "softmax_cross_entropy loss with a mask")
     expected = _ce(scores, y, mask)
     if np.isclose(loss, expected * mask.sum() / mask.size, rtol=1e-7):
-        raise AssertionError("softmax_cross_entropy loss with a mask: divided by N*T; the mean "
-                             "is over the unmasked positions only (divide by sum(mask)).")
+        raise AssertionError("softmax_cross_entropy loss with a mask: the masked sum divided "
+                             f"by N*T = {mask.size} instead of the {int(mask.sum())} unmasked "
+                             "positions." + explain("mask-count"))
     _close_scalar(loss, expected, what="softmax_cross_entropy loss with a mask",
                   hint="loss = -sum(mask * log p[target]) / sum(mask).")
     check_array(dscores, (N, T, V), what="softmax_cross_entropy dscores with a mask")
     masked = mask == 0
     if not np.all(dscores[masked] == 0):
+        where = tuple(int(i) for i in np.argwhere(masked & np.any(dscores != 0, axis=-1))[0])
         raise AssertionError("softmax_cross_entropy dscores with a mask: nonzero gradient at "
-                             "masked positions; multiply by the mask.")
+                             f"the masked position {where}." + explain("mask-gradient-leak"))
     numeric = numerical_gradient(lambda s: _ce(s, y, mask), scores, 1.0)
+    if _same(dscores, numeric * mask.sum() / mask.size, 1e-6):
+        raise AssertionError("softmax_cross_entropy dscores with a mask: scaled by 1/(N*T) "
+                             "instead of 1/sum(mask)." + explain("mask-count"))
     assert_grad(dscores, numeric, what="softmax_cross_entropy dscores with a mask", tol=1e-6,
-                hint="dscores = mask * (p - onehot(y)) / sum(mask).")
+                hint="The mask changes which positions count and the count you divide by." +
+                explain("mask-count"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -592,22 +650,22 @@ def test_ex01_clip_global_norm(ex01):
         raise AssertionError(f"clip_grad_norm clipped: expected a dict with keys {sorted(grads)}, "
                              f"got {type(clipped).__name__}.")
     if np.isclose(total_norm, max_norm, rtol=1e-6):
-        raise AssertionError("clip_grad_norm total_norm: equals max_norm; return the norm "
-                             "measured before clipping.")
+        raise AssertionError("clip_grad_norm total_norm: equals max_norm, the norm after "
+                             "clipping." + explain("clip-norm-reported"))
     _close_scalar(total_norm, total, what="clip_grad_norm total_norm",
-                  hint="total_norm = sqrt(sum over all arrays of sum(g**2)): one norm for the "
-                      "whole dict.")
+                  hint="total_norm is one norm for the whole dict, as if all arrays were "
+                       "one long vector." + explain("clip-not-global"))
     unchanged = [k for k in grads
                  if isinstance(clipped[k], np.ndarray) and _same(clipped[k], grads[k], 1e-12)]
     if len(unchanged) == len(grads):
         raise AssertionError("clip_grad_norm clipped: nothing was scaled, but the global norm "
                              f"{total:.4g} is above max_norm {max_norm:.4g} (each array alone is "
-                             "below it: clip the global norm, not each array's).")
+                             "below it)." + explain("clip-not-global"))
     for k in KEYS:
         assert_close(clipped[k], grads[k] * (max_norm / total), what=f"clip_grad_norm "
                      f"clipped[{k!r}]", atol=1e-12, rtol=1e-5,
-                     hint="multiply every array by the same factor max_norm / total_norm "
-                          "(not per array, not np.clip per element).")
+                     hint="After clipping the global norm is max_norm and the direction is "
+                          "unchanged." + explain("clip-not-global"))
 
 
 @pytest.mark.points(0.5)
@@ -624,13 +682,14 @@ def test_ex01_clip_small_and_errors(ex01):
     for k in KEYS:
         if clipped[k] is grads[k] or (isinstance(clipped[k], np.ndarray)
                                       and np.shares_memory(clipped[k], grads[k])):
-            raise AssertionError(f"clip_grad_norm clipped[{k!r}] is the input array itself: "
-                                 "return new arrays (e.g. g.copy() or g * scale).")
+            raise AssertionError(f"clip_grad_norm clipped[{k!r}] is the input array itself "
+                                 "(or shares its memory): return new arrays." +
+                                 explain("mutates-input"))
         assert_close(clipped[k], kept[k], what=f"clip_grad_norm clipped[{k!r}] (norm below "
                      "max_norm)", atol=0, rtol=1e-12,
                      hint="scale only when total_norm > max_norm.")
         assert_close(grads[k], kept[k], what=f"clip_grad_norm changed its input grads[{k!r}]",
-                     atol=0, rtol=0, hint="never modify the arguments.")
+                     atol=0, rtol=0, hint=explain("mutates-input"))
     for bad in (0.0, -1.0):
         with pytest.raises(ValueError):
             ex01.clip_grad_norm({k: g.copy() for k, g in kept.items()}, bad)
@@ -656,12 +715,12 @@ def test_ex01_init_params(ex01):
     again = ex01.init_params(d, hh, v, _rng(117))
     for k in KEYS:
         assert_close(again[k], params[k], what=f"init_params {k} (same seed again)", atol=0,
-                     rtol=0, hint="draw every random number from the rng argument "
-                     "(never np.random.* or a new default_rng).")
+                     rtol=0, hint="The same seed gave other values." +
+                     explain("rng-not-threaded"))
     other = ex01.init_params(d, hh, v, _rng(118))
     if np.array_equal(other["Wx"], params["Wx"]):
-        raise AssertionError("init_params Wx: identical for two different rng seeds; draw from "
-                             "the rng argument.")
+        raise AssertionError("init_params Wx: identical for two different rng seeds." +
+                             explain("rng-not-threaded"))
 
 
 def _model_case(seed, n=N, t=4):
@@ -702,18 +761,15 @@ def test_ex01_model_loss_gradients(ex01):
     except (TypeError, ValueError):
         loss_ok = False
     if not loss_ok:
-        hint = ("the loss value is wrong too: fix the forward pass first (rnn_forward, "
-                "affine_forward, softmax_cross_entropy; start from h0).")
+        hint = ("The loss value is wrong too: fix the forward chain first (rnn_forward, "
+                "affine_forward, softmax_cross_entropy, from h0).")
     elif wrong <= {"Wx", "Wh", "b"}:
-        hint = ("the output layer is right, the RNN weights are not: if the rnn_backward tests "
-                "fail, fix those first; else pass dh from affine_backward (the gradient on "
-                "every hidden state) into rnn_backward, with the h0 you used in the forward "
-                "pass.")
+        hint = ("The output layer's gradients are right, the RNN's are not: if the "
+                "rnn_backward tests fail, fix those first." + explain("model-chain"))
     elif wrong <= {"Wy", "by"}:
-        hint = "only the output layer is wrong: check affine_backward and dscores."
+        hint = "Only the output layer's gradients are wrong (see the affine_backward test)."
     else:
-        hint = ("chain: scores = affine(rnn_forward(x, h0)); loss, dscores = softmax CE; "
-                "affine_backward(dscores); rnn_backward(dh).")
+        hint = "Gradients of both layers are wrong." + explain("model-chain")
     _report("model_loss", failures, hint)
 
 
@@ -727,15 +783,16 @@ def test_ex01_model_loss_values(ex01):
                                       **{k: v.copy() for k, v in kwargs.items()}),
                       ("loss", "grads", "h_last"), "model_loss")
         _close_scalar(out[0], _model_loss(params, x, y, start), what=f"model_loss loss ({label})",
-                      hint="None for h0 means zeros; otherwise start the RNN from h0.")
+                      hint="h0=None means a zero state; otherwise the RNN starts from h0." +
+                      explain("forward-h0-ignored"))
         h_last = _forward(x, start, params["Wx"], params["Wh"], params["b"])[:, -1]
         assert_close(out[2], h_last, what=f"model_loss h_last ({label})", atol=1e-10, rtol=1e-8,
-                     hint="h_last is the hidden state after the last step, h[:, -1], (N, H).")
+                     hint="h_last is the state after the last step, (N, H).")
     mask = np.ones((N, 5))
     mask[:, :2] = 0.0
     loss = ex01.model_loss(_copy_params(params), x.copy(), y.copy(), h0.copy(), mask.copy())[0]
     _close_scalar(loss, _model_loss(params, x, y, h0, mask), what="model_loss loss with a mask",
-                  hint="pass mask on to softmax_cross_entropy.")
+                  hint="The loss ignores masked positions." + explain("mask-count"))
 
 
 @pytest.mark.points(0.5)
@@ -754,15 +811,15 @@ def test_ex01_adam_step(ex01):
     for k in KEYS:
         for label, arg, keep in (("params", params, p_keep), ("grads", grads, g_keep)):
             if not np.array_equal(arg[k], keep[k]):
-                raise AssertionError(f"adam_step modified its argument {label}[{k!r}]: build new "
-                                     "arrays (p - step), never update in place.")
+                raise AssertionError(f"adam_step modified its argument {label}[{k!r}]." +
+                                     explain("mutates-input"))
         step = check_array(new_params[k], params[k].shape, what=f"adam_step new_params[{k!r}]") \
             - p_keep[k]
         expected = -lr * np.sign(g_keep[k])
         assert_close(step, expected, what=f"adam_step update of {k!r} (first step)", atol=1e-8,
-                     rtol=1e-4, hint="with bias correction the first Adam step is "
-                     "-lr * g / (|g| + eps), about lr against the gradient: divide m by "
-                     "(1 - beta1**t) and v by (1 - beta2**t), t counted from 1.")
+                     rtol=1e-4, hint="With bias correction the first Adam step moves every "
+                     "parameter by about lr against the sign of its gradient." +
+                     explain("adam-bias-correction"))
     second, _ = _unpack(ex01.adam_step(new_params, g_keep, state, lr), ("new_params", "state"),
                         "adam_step (second call, with the returned state)")
     check_array(second["Wh"], (H, H), what="adam_step new_params['Wh'] (second call)")
@@ -815,9 +872,8 @@ def test_ex01_no_input_mutation(ex01):
     run("clip_grad_norm", _grads_for_clipping(rng, 10.0), 1.0)
     run("model_loss", _copy_params(params), x.copy(), y.copy(), h0.copy(), mask.copy())
     if calls:
-        raise AssertionError("these calls changed an input array: " + ", ".join(calls) + ". "
-                             "Never modify arguments in place (x += ..., x[...] = ...); work on "
-                             "a copy or build a new array.")
+        raise AssertionError("these calls changed an input array: " + ", ".join(calls) + "." +
+                             explain("mutates-input"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -877,31 +933,78 @@ def test_ex01_train_echo(ex01):
             "(num_steps, lr).")
 
 
+@pytest.mark.points(0.5)
+def test_ex01_accuracy(ex01):
+    """accuracy: fraction of correct positions, from a zero state, counting unmasked ones"""
+    rng = _rng(127)
+    params = _model_params(rng)
+    x = rng.standard_normal((3, 6, D))
+    h = _forward(x, np.zeros((3, H)), params["Wx"], params["Wh"], params["b"])
+    y = np.argmax(h @ params["Wy"] + params["by"], axis=-1)
+    y = np.where(rng.random(y.shape) < 0.4, (y + 1) % V, y)
+    mask = np.ones((3, 6))
+    mask[0] = 0.0
+    mask[:, :2] = 0.0
+    plain = float(np.mean(np.argmax(h @ params["Wy"] + params["by"], axis=-1) == y))
+    masked = _echo_accuracy(params, x, y, mask)
+    got = ex01.accuracy(_copy_params(params), x.copy(), y.copy())
+    _close_scalar(got, plain, what="accuracy (no mask)", atol=1e-12, rtol=1e-9,
+                  hint="Run the model from a zero state and compare the highest score with "
+                       "the target at every position.")
+    got = ex01.accuracy(_copy_params(params), x.copy(), y.copy(), mask.copy())
+    if np.isclose(_scalar(got, "accuracy (with a mask)"), plain, rtol=1e-9) \
+            and not np.isclose(plain, masked):
+        raise AssertionError("accuracy (with a mask): equals the accuracy over all positions; "
+                             "the mask was not used." + explain("accuracy-mask"))
+    _close_scalar(got, masked, what="accuracy (with a mask)", atol=1e-12, rtol=1e-9,
+                  hint=explain("accuracy-mask"))
+
+
 @pytest.mark.points(1)
 def test_ex01_plot_hidden_states(ex01, student_tmp):
-    """plot_hidden_states: writes a PNG heatmap"""
+    """plot_hidden_states: a labelled heatmap of h (units by time steps) with a colour bar"""
     rng = _rng(125)
     params = _model_params(rng, d=4, hh=16, v=4)
     x, _, _ = _echo_data(rng, 3, 12, 4, 2)
     path = student_tmp / "hidden_states.png"
-    returned = ex01.plot_hidden_states(params, x, str(path))
-    if not isinstance(returned, str):
-        raise AssertionError(f"plot_hidden_states: return the path as a str, got "
-                             f"{type(returned).__name__}.")
+    info = figure_info(ex01.plot_hidden_states(params, x, str(path)), what="plot_hidden_states")
     assert_png(path, what="plot_hidden_states")
+    if len(info["axes"]) != 1 or len(info["axes"][0]["images"]) != 1:
+        raise AssertionError("plot_hidden_states: draw one image (imshow) on one set of axes; "
+                             f"found {len(info['axes'])} axes.")
+    ax = info["axes"][0]
+    check_labels(ax, what="plot_hidden_states", colorbar=True)
+    h = _forward(x[:1], np.zeros((1, 16)), params["Wx"], params["Wh"], params["b"])[0]
+    image = np.asarray(ax["images"][0])
+    if image.shape == h.shape and image.shape != h.T.shape:
+        raise AssertionError(f"plot_hidden_states: the image is {image.shape}, time steps as "
+                             "rows; draw hidden units as rows and time steps as columns.")
+    assert_close(image, h.T, what="plot_hidden_states image (hidden units x time steps)",
+                 atol=1e-8, rtol=1e-6, hint="Draw the states of the first sequence, x[:1], "
+                 "run from a zero state.")
 
 
 @pytest.mark.points(1)
 def test_ex01_plot_gradient_norms(ex01, student_tmp):
-    """plot_gradient_norms: writes a PNG plot of norm against lag"""
+    """plot_gradient_norms: one labelled line per radius, log scale, with a legend"""
     lags = np.arange(30, dtype=np.float64)
     norms = {0.5: 0.5**lags, 1.0: np.ones(30), 1.5: 1.5**lags}
     path = student_tmp / "gradient_norms.png"
-    returned = ex01.plot_gradient_norms(norms, str(path))
-    if not isinstance(returned, str):
-        raise AssertionError(f"plot_gradient_norms: return the path as a str, got "
-                             f"{type(returned).__name__}.")
+    info = figure_info(ex01.plot_gradient_norms(norms, str(path)), what="plot_gradient_norms")
     assert_png(path, what="plot_gradient_norms")
+    if len(info["axes"]) != 1:
+        raise AssertionError(f"plot_gradient_norms: draw on one set of axes; found "
+                             f"{len(info['axes'])}.")
+    ax = info["axes"][0]
+    check_labels(ax, what="plot_gradient_norms", legend=len(norms))
+    if ax["yscale"] != "log":
+        raise AssertionError(f"plot_gradient_norms: the y axis is {ax['yscale']}; norms span "
+                             "many orders of magnitude, use a log scale (semilogy).")
+    lines = [np.asarray(line["y"]) for line in ax["lines"]]
+    for rho, values in norms.items():
+        if not any(y.shape == values.shape and np.allclose(y, values) for y in lines):
+            raise AssertionError(f"plot_gradient_norms: no line shows the norms for rho = {rho} "
+                                 "(one line per radius, y = the norms, x = the lag).")
 
 
 @pytest.mark.points(1)
