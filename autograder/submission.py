@@ -4,22 +4,36 @@ Only the four exercise files are taken, from the top of the submission or one or
 folders down; everything else (conftest.py, numpy.py, *.pth, data, links) is ignored and
 never executed. Zip members are read with size limits and never extracted by name, so
 neither `../` paths nor links can reach outside the grader's own folder.
+
+Names that downloads produce are accepted with a note: a browser's `ex_01_basic_rnn (1).py`,
+an LMS resubmission's `ex_01_basic_rnn-2.py`, or a prefix an LMS adds to bulk downloads
+(`smithj_12345_67890_ex_01_basic_rnn.py`). Near misses (another case, a typo, a file
+three folders down) are named in the notes, not graded. When several copies of one file
+qualify, the exact name beats a renamed one, the shallowest copy beats deeper ones, then
+the copy with the most implemented functions, then the newest; the notes say which.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
 import stat
+import time
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from tests.public.harness import EXERCISES
 
 MAX_FILE_BYTES = 2 * 2**20
 MAX_DEPTH = 2  # folders between the submission's top and a student file
+NEAR_MISS_DEPTH = 5  # deeper files are still looked for, to say where they are
 _SKIP_DIRS = {"__MACOSX", "__pycache__", ".git", ".venv", "venv", "node_modules"}
 _WANTED = set(EXERCISES.values())
-_BY_LOWER = {name.lower(): name for name in _WANTED}
+_STEMS = {name[:-3]: name for name in _WANTED}
+# An LMS prefix ending in "_" or "-", the exact stem, then " (N)" or "-N" from downloads.
+_RENAMED = re.compile(r"^(?:.*[_-])?(?P<stem>ex_0\d_[a-z_]+?)(?: ?\(\d+\)|-\d+)?\.py$")
 # What reading a damaged, encrypted or exotic zip member can raise.
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError,
                zlib.error, UnicodeDecodeError, OSError, EOFError, ValueError)
@@ -29,52 +43,127 @@ class BadSubmission(Exception):
     """The submission itself cannot be read (not a folder or zip, corrupt zip)."""
 
 
-def _pick(candidates: dict[str, list[tuple[int, str]]], notes: list[str]) -> dict[str, str]:
-    """The shallowest copy of each file; ties are broken by path and said in the notes."""
+@dataclass
+class Candidate:
+    """One file that may be a student file: where, how deep, how it was named."""
+
+    rel: str
+    depth: int
+    exact: bool
+    mtime: float
+    read: object  # () -> bytes, at most MAX_FILE_BYTES + 1 of them
+
+
+def exercise_file(name: str) -> tuple[str | None, bool]:
+    """(the exercise file `name` stands for, whether it is the exact name)."""
+    if name in _WANTED:
+        return name, True
+    match = _RENAMED.match(name)
+    if match and match.group("stem") in _STEMS:
+        return _STEMS[match.group("stem")], False
+    return None, False
+
+
+def near_miss(name: str) -> str | None:
+    """The exercise file a .py name probably meant (another case, a typo), if any."""
+    if not name.lower().endswith(".py") or exercise_file(name)[0]:
+        return None
+    lower = name.lower()
+    for wanted in sorted(_WANTED):
+        if lower == wanted or lower.endswith("_" + wanted):
+            return wanted
+    close = difflib.get_close_matches(lower, sorted(_WANTED), n=1, cutoff=0.85)
+    return close[0] if close else None
+
+
+def _unimplemented(data: bytes) -> int:
+    return data.count(b"raise NotImplementedError")
+
+
+def _pick(candidates: dict[str, list[Candidate]], notes: list[str]) -> dict[str, tuple]:
+    """The copy to grade of each file, with its bytes; says why when there was a choice."""
     chosen = {}
     for name, found in candidates.items():
-        found.sort()
-        chosen[name] = found[0][1]
-        same_depth = [p for d, p in found if d == found[0][0]]
-        if len(same_depth) > 1:
-            notes.append(f"{name}: several copies at the same depth; graded {same_depth[0]}")
+        found.sort(key=lambda c: (not c.exact, c.depth, c.rel))
+        best = found[0]
+        rivals = [c for c in found if (c.exact, c.depth) == (best.exact, best.depth)]
+        loaded = []
+        for c in rivals:
+            try:
+                data = c.read()
+            except _ZIP_ERRORS as exc:
+                notes.append(f"{c.rel}: cannot be read ({exc}); ignored")
+                continue
+            if len(data) > MAX_FILE_BYTES:
+                notes.append(f"{c.rel}: larger than {MAX_FILE_BYTES // 2**20} MB; ignored")
+                continue
+            loaded.append((c, data))
+        if not loaded:
+            continue
+        loaded.sort(key=lambda cd: (_unimplemented(cd[1]), -cd[0].mtime, cd[0].rel))
+        pick, data = loaded[0]
+        if len(loaded) > 1:
+            others = ", ".join(c.rel for c, _ in loaded[1:])
+            why = ("it has the most implemented functions"
+                   if _unimplemented(data) < _unimplemented(loaded[1][1]) else
+                   "it is the newest" if pick.mtime > loaded[1][0].mtime else
+                   "its path comes first (same content, same date)")
+            notes.append(f"{name}: several copies ({pick.rel}, {others}); graded {pick.rel} "
+                         f"because {why}")
+        if not pick.exact:
+            notes.append(f"{pick.rel}: graded as {name} (a renamed download); name it "
+                         f"{name} next time")
+        elif pick.rel != name:
+            notes.append(f"{name}: found at {pick.rel}")
+        chosen[name] = (pick, data)
     return chosen
 
 
-def _hint_case(name: str, where: str, notes: list[str]) -> None:
-    """EX_01_Basic_RNN.py is not graded, but say what it should be called."""
-    if name not in _WANTED and name.lower() in _BY_LOWER:
-        notes.append(f"{where}: not graded; the file must be named {_BY_LOWER[name.lower()]}")
+def _consider(name: str, rel: str, depth: int, candidates, notes, mtime, read) -> None:
+    """File one path as a candidate, a near miss (noted) or nothing."""
+    wanted, exact = exercise_file(name)
+    if wanted is None:
+        guess = near_miss(name)
+        if guess:
+            notes.append(f"{rel}: not graded; the file must be named {guess}")
+        return
+    if depth > MAX_DEPTH:
+        notes.append(f"{rel}: not graded, {depth} folders down; put {wanted} at the top "
+                     f"of the submission (or at most {MAX_DEPTH} folders down)")
+        return
+    candidates.setdefault(wanted, []).append(Candidate(rel, depth, exact, mtime, read))
 
 
 def _skipped(parts) -> bool:
     return any(p in _SKIP_DIRS or p.startswith(".") for p in parts)
 
 
+def _read_file(path: Path):
+    def read() -> bytes:
+        with open(path, "rb") as fh:
+            return fh.read(MAX_FILE_BYTES + 1)
+    return read
+
+
 def from_folder(folder: Path, dest: Path, notes: list[str]) -> dict[str, Path]:
-    candidates: dict[str, list[tuple[int, str]]] = {}
-    for depth in range(MAX_DEPTH + 1):
-        for path in folder.glob("/".join(["*"] * (depth + 1))):
+    candidates: dict[str, list[Candidate]] = {}
+    for depth in range(NEAR_MISS_DEPTH + 1):
+        for path in sorted(folder.glob("/".join(["*"] * (depth + 1)))):
             rel = path.relative_to(folder)
-            if path.name not in _WANTED or _skipped(rel.parts[:-1]):
-                _hint_case(path.name, str(rel), notes)
+            if _skipped(rel.parts[:-1]) or not path.name.lower().endswith(".py"):
                 continue
             links = [folder.joinpath(*rel.parts[: i + 1]).is_symlink()
                      for i in range(len(rel.parts))]
             if any(links) or not stat.S_ISREG(path.lstat().st_mode):
-                notes.append(f"{rel}: not a regular file (a link?); ignored")
+                if exercise_file(path.name)[0]:
+                    notes.append(f"{rel}: not a regular file (a link?); ignored")
                 continue
-            candidates.setdefault(path.name, []).append((depth, str(rel)))
+            _consider(path.name, str(rel), depth, candidates, notes, path.lstat().st_mtime,
+                      _read_file(path))
     files = {}
-    for name, rel in _pick(candidates, notes).items():
-        src = folder / rel
-        if src.stat().st_size > MAX_FILE_BYTES:
-            notes.append(f"{rel}: larger than {MAX_FILE_BYTES // 2**20} MB; ignored")
-            continue
-        (dest / name).write_bytes(src.read_bytes())
+    for name, (_, data) in _pick(candidates, notes).items():
+        (dest / name).write_bytes(data)
         files[name] = dest / name
-        if rel != name:
-            notes.append(f"{name}: found at {rel}")
     return files
 
 
@@ -83,42 +172,37 @@ def from_zip(archive: Path, dest: Path, notes: list[str]) -> dict[str, Path]:
         zf = zipfile.ZipFile(archive)
     except _ZIP_ERRORS as exc:
         raise BadSubmission(f"{archive.name} is not a readable zip file ({exc})") from None
-    candidates: dict[str, list[tuple[int, str]]] = {}
-    infos = {}
+    candidates: dict[str, list[Candidate]] = {}
     with zf:
         for info in zf.infolist():
             parts = PurePosixPath(info.filename.replace("\\", "/")).parts
-            if info.is_dir() or not parts or parts[-1] not in _WANTED:
-                _hint_case(parts[-1] if parts else "", info.filename, notes)
+            if info.is_dir() or not parts or not parts[-1].lower().endswith(".py"):
                 continue
             if ".." in parts or parts[0] in ("/", "") or _skipped(parts[:-1]):
                 continue
-            if len(parts) - 1 > MAX_DEPTH:
-                continue
             if stat.S_ISLNK(info.external_attr >> 16):
-                notes.append(f"{info.filename}: a link in the zip; ignored")
+                if exercise_file(parts[-1])[0]:
+                    notes.append(f"{info.filename}: a link in the zip; ignored")
                 continue
-            candidates.setdefault(parts[-1], []).append((len(parts) - 1, info.filename))
-            infos[info.filename] = info
-        files = {}
-        for name, member in _pick(candidates, notes).items():
-            info = infos[member]
-            if info.file_size > MAX_FILE_BYTES:
-                notes.append(f"{member}: larger than {MAX_FILE_BYTES // 2**20} MB; ignored")
+            if info.file_size > MAX_FILE_BYTES and exercise_file(parts[-1])[0]:
+                notes.append(f"{info.filename}: larger than {MAX_FILE_BYTES // 2**20} MB; "
+                             "ignored")
                 continue
             try:
+                mtime = time.mktime((*info.date_time, 0, 0, -1))
+            except (OverflowError, ValueError):
+                mtime = 0.0
+
+            def read(info=info) -> bytes:
                 with zf.open(info) as fh:
-                    data = fh.read(MAX_FILE_BYTES + 1)
-            except _ZIP_ERRORS as exc:
-                notes.append(f"{member}: cannot be read from the zip ({exc}); ignored")
-                continue
-            if len(data) > MAX_FILE_BYTES:
-                notes.append(f"{member}: larger than {MAX_FILE_BYTES // 2**20} MB; ignored")
-                continue
-            (dest / name).write_bytes(data)
-            files[name] = dest / name
-            if member != name:
-                notes.append(f"{name}: found at {member}")
+                    return fh.read(MAX_FILE_BYTES + 1)
+
+            _consider(parts[-1], info.filename, len(parts) - 1, candidates, notes, mtime, read)
+        chosen = _pick(candidates, notes)
+    files = {}
+    for name, (_, data) in chosen.items():
+        (dest / name).write_bytes(data)
+        files[name] = dest / name
     return files
 
 

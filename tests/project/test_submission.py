@@ -129,3 +129,60 @@ def test_a_misnamed_file_gets_a_hint(tmp_path):
     files, notes = collect(sub, tmp_path / "out")
     assert files == {}
     assert any("must be named ex_01_basic_rnn.py" in n for n in notes)
+
+
+@pytest.mark.parametrize("name", ["ex_01_basic_rnn (1).py", "ex_01_basic_rnn-2.py",
+                                  "smithj_12345_67890_ex_01_basic_rnn.py"])
+def test_download_renamings_are_graded_with_a_note(tmp_path, name):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / name).write_text("x = 1\n")
+    files, notes = collect(sub, tmp_path / "out")
+    assert files[EX1].read_text() == "x = 1\n"
+    assert any(f"{name}: graded as {EX1} (a renamed download)" in n for n in notes)
+
+
+def test_the_exact_name_beats_a_renamed_copy(tmp_path):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "ex_01_basic_rnn (1).py").write_text("renamed = 1\n")
+    (sub / EX1).write_text("exact = 1\n")
+    files, _ = collect(sub, tmp_path / "out")
+    assert files[EX1].read_text() == "exact = 1\n"
+
+
+@pytest.mark.parametrize("name", ["ex01_basic_rnn.py", "ex_01_basic_rnn.PY", "ex_01_basic_rn.py"])
+def test_near_misses_are_named_not_graded(tmp_path, name):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / name).write_text("x = 1\n")
+    files, notes = collect(sub, tmp_path / "out")
+    assert files == {}
+    assert any(f"{name}: not graded; the file must be named {EX1}" in n for n in notes)
+
+
+def test_a_file_three_folders_down_is_named(tmp_path):
+    sub = tmp_path / "sub"
+    (sub / "a" / "b" / "c").mkdir(parents=True)
+    (sub / "a" / "b" / "c" / EX1).write_text("x = 1\n")
+    files, notes = collect(sub, tmp_path / "out")
+    assert files == {}
+    assert any("a/b/c/ex_01_basic_rnn.py: not graded, 3 folders down" in n for n in notes)
+
+
+def test_of_two_copies_at_one_depth_the_more_complete_then_the_newer_is_graded(tmp_path):
+    sub = tmp_path / "sub"
+    for folder, text in (("a", "def f():\n    return 1\n"),
+                         ("b", 'def f():\n    raise NotImplementedError("f")\n')):
+        (sub / folder).mkdir(parents=True)
+        (sub / folder / EX1).write_text(text)
+    os.utime(sub / "b" / EX1, (2e9, 2e9))  # newer, but less complete
+    files, notes = collect(sub, tmp_path / "out")
+    assert "return 1" in files[EX1].read_text()
+    assert any("graded a/ex_01_basic_rnn.py because it has the most implemented" in n
+               for n in notes)
+    (sub / "b" / EX1).write_text("def f():\n    return 2\n")
+    os.utime(sub / "b" / EX1, (2e9, 2e9))
+    files, notes = collect(sub, tmp_path / "out2")
+    assert "return 2" in files[EX1].read_text()
+    assert any("because it is the newest" in n for n in notes)
