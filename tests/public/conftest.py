@@ -19,6 +19,7 @@ from tests.public.harness import (
     load_in_process,
     rubric_entry,
 )
+from tests.public.misconceptions import ids_in
 
 _local_cache: dict = {}
 
@@ -97,7 +98,16 @@ def _reason(report) -> str:
     first = text.strip().splitlines()[0] if text.strip() else "failed"
     if first.startswith("NotImplementedError"):
         return "not implemented yet: " + first.partition(":")[2].strip()
-    return first.removeprefix("AssertionError: ")[:300]
+    return shorten(first.removeprefix("AssertionError: "))
+
+
+def shorten(line: str, width: int = 320) -> str:
+    """At most `width` characters, keeping the guide section and misconception id in view."""
+    if len(line) <= width:
+        return line
+    guide = line.rfind(' (guide: "')
+    tag = line[guide:] if guide > 0 and ids_in(line[guide:]) else ""
+    return line[: width - len(tag) - 4].rstrip() + " ..." + tag
 
 
 def pytest_terminal_summary(terminalreporter, config):
