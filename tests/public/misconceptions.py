@@ -115,6 +115,105 @@ MISCONCEPTIONS: dict[str, tuple[str, str]] = {
         "Saturated tanh units (|h| near 1) shrink the gradient; tiny inputs keep tanh in "
         "its linear range, where the spectral radius decides.",
         "7. Vanishing and exploding gradients"),
+    # ex02: windows
+    "window-target-inside": (
+        "A target is a value that comes after its window, never one inside it: a model "
+        "shown the value it must predict only learns to copy it.",
+        "Windows"),
+    "window-off-by-one": (
+        "Window i holds the steps i .. i + window - 1 and its targets start at the very "
+        "next step, i + window.",
+        "Windows"),
+    "window-count": (
+        "A series of T steps gives T - window - horizon + 1 windows: the last window still "
+        "has all of its targets inside the series.",
+        "Windows"),
+    "window-axis-order": (
+        "Windows are (N, window, F): examples, then time steps, then features, the layout "
+        "an RNN reads; a 1-D series still has a feature axis (F = 1).",
+        "Windows"),
+    "window-target-feature": (
+        "The targets are the next horizon values of feature 0, one row per window.",
+        "Windows"),
+    # ex02: splitting and scaling
+    "split-shuffled": (
+        "A forecaster is judged on the future: train, validation and test follow each "
+        "other in time, never shuffled.",
+        "Splitting in time and scaling"),
+    "split-overlap": (
+        "Every step belongs to exactly one part, and the parts together are the series.",
+        "Splitting in time and scaling"),
+    "scaler-leak": (
+        "Scaling statistics come from the training part only and are then applied, "
+        "unchanged, to the validation and test parts.",
+        "Splitting in time and scaling"),
+    "scaler-ddof": (
+        "z-scores use the population standard deviation (ddof=0); a constant feature "
+        "gets a deviation of 1.",
+        "Splitting in time and scaling"),
+    "scaler-per-feature": (
+        "Each feature has its own mean and deviation: statistics over every axis but the "
+        "last one.",
+        "Splitting in time and scaling"),
+    "windows-cross-segments": (
+        "Each part is cut into windows on its own, so no window mixes two parts.",
+        "Splitting in time and scaling"),
+    # ex02: baselines and metrics
+    "naive-last-value": (
+        "The naive forecast repeats the last observed value of feature 0 for every step "
+        "ahead.",
+        "Baselines and metrics"),
+    "metric-definition": (
+        "MSE is the mean of the squared errors, RMSE its square root, MAE the mean of the "
+        "absolute errors, each over all entries.",
+        "Baselines and metrics"),
+    "error-per-step": (
+        "The error at horizon j is one RMSE over all examples of the forecast j steps "
+        "ahead: one number per column.",
+        "Baselines and metrics"),
+    "rmse-original-units": (
+        "Errors are reported in the series' own units: undo the scaling before measuring.",
+        "Baselines and metrics"),
+    # ex02: the many-to-one RNN
+    "many-to-one-readout": (
+        "The forecast reads only the last hidden state h_T of a run from a zero state.",
+        "Many-to-one BPTT"),
+    "mse-definition": (
+        "The loss is the mean of the squared errors over all N * horizon predicted values, "
+        "with no factor 1/2.",
+        "Many-to-one BPTT"),
+    "many-to-one-bptt": (
+        "Only h_T feeds the loss, so the gradient enters the recurrence at the last state "
+        "alone; every earlier state gets its gradient through the recurrent path.",
+        "Many-to-one BPTT"),
+    "mse-grad-scale": (
+        "The gradient of a mean keeps the mean's 1/count factor.",
+        "Many-to-one BPTT"),
+    "head-gradient": (
+        "The head's weights serve every example of the batch and read the last state only, "
+        "so their gradient collects every example's contribution at h_T.",
+        "Many-to-one BPTT"),
+    "fit-keeps-params": (
+        "Training improves the parameters step after step and leaves the trained ones in "
+        "self.params.",
+        "Many-to-one BPTT"),
+    "shuffle-rng": (
+        "Shuffles come from the model's own rng, so the same seed reproduces a training "
+        "run.",
+        "Many-to-one BPTT"),
+    "uses-exercise1": (
+        "RNNRegressor is built on Exercise 1's RNN: a bug there shows up in every test "
+        "that runs the model.",
+        "Many-to-one BPTT"),
+    # ex02: forecasting further ahead
+    "recursive-own-predictions": (
+        "Beyond the first step no true value is known: each prediction joins the window "
+        "and feeds the next one.",
+        "Forecasting further ahead"),
+    "recursive-fixed-length": (
+        "The window keeps its length: the newest prediction goes in, the oldest value "
+        "goes out.",
+        "Forecasting further ahead"),
 }
 
 _TAG = re.compile(r"\[misconception: ([a-z0-9-]+)\]")

@@ -1,0 +1,1009 @@
+"""Public tests for Exercise 2: forecasting a time series with a many-to-one RNN.
+
+Each test's docstring starts with the name shown in the points table. Expected values come
+from this file's own forward computations (windows cut with a loop, z-scores, the model's
+forecast ``h_T @ Wy + by``, the mean squared error); expected gradients come from centered
+differences of those, never from a backward pass. When a result is wrong, the message says
+which output, how, the idea involved and the section of guides/rnn_guide.md about it; it
+compares your result with what a known mistake would give ("twins") to name the mistake.
+
+The tests that run the RNN also check your Exercise 1 when they fail: if the Exercise 1
+functions an RNNRegressor builds on are wrong, the message says so and which one.
+
+Rerun one test with details:  make check T='tests/public/test_ex02_time_series_prediction.py::NAME'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+import numpy as np
+import pytest
+
+from tests.public.harness import (
+    assert_close,
+    assert_grad,
+    assert_png,
+    check_array,
+    check_labels,
+    figure_info,
+    numerical_gradient,
+)
+from tests.public.misconceptions import explain
+from tests.public.predictors import LinearPredictor
+
+KEYS = ("Wx", "Wh", "b", "Wy", "by")
+DATA_KEYS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
+# The Exercise 1 functions an RNNRegressor builds on (if it uses Exercise 1 at all).
+EX01_FUNCTIONS = ("rnn_forward", "rnn_backward", "clip_grad_norm", "adam_step",
+                  "rnn_step_forward", "rnn_step_backward")
+
+
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+# ---------------------------------------------------------------------------------------
+# This file's own computations (the expected values): forward formulas only
+# ---------------------------------------------------------------------------------------
+
+
+def windows_by_loop(series, window, horizon, shift=0):
+    """Sliding windows cut one by one. `shift` moves the targets: 0 is right, -1 puts
+    the first target inside the window, +1 skips a step (the twins of two mistakes)."""
+    s = np.asarray(series, dtype=np.float64)
+    s = s[:, None] if s.ndim == 1 else s
+    n = len(s) - window - horizon + 1
+    X = np.array([s[i:i + window] for i in range(n)]).reshape(n, window, s.shape[1])
+    y = np.array([s[i + window + shift:i + window + shift + horizon, 0]
+                  for i in range(n) if i + window + shift + horizon <= len(s)])
+    return X, y.reshape(-1, horizon)
+
+
+def zscore(a, reference):
+    """(a - mean) / std with the statistics of `reference` (per feature, ddof=0)."""
+    reference = np.asarray(reference, dtype=np.float64)
+    axes = None if reference.ndim == 1 else tuple(range(reference.ndim - 1))
+    mean, std = reference.mean(axis=axes), reference.std(axis=axes)
+    return (np.asarray(a, dtype=np.float64) - mean) / np.where(std == 0, 1.0, std)
+
+
+def rnn_states(X, params):
+    """Hidden states h_1..h_T of a tanh RNN run from h0 = 0, (N, T, H)."""
+    h = np.zeros((X.shape[0], params["Wh"].shape[0]))
+    states = []
+    for t in range(X.shape[1]):
+        h = np.tanh(X[:, t] @ params["Wx"] + h @ params["Wh"] + params["b"])
+        states.append(h)
+    return np.stack(states, axis=1)
+
+
+def forecast(X, params):
+    """The many-to-one forecast: the head on the last hidden state."""
+    return rnn_states(X, params)[:, -1] @ params["Wy"] + params["by"]
+
+
+def mean_squared(a, b):
+    return float(np.mean((np.asarray(a) - np.asarray(b)) ** 2))
+
+
+def learnable_series(n, phase=0.0):
+    """Two clean sines: a few past values determine the next one exactly."""
+    t = np.arange(n, dtype=np.float64)
+    return np.sin(2 * np.pi * t / 12.5 + phase) + 0.5 * np.sin(2 * np.pi * t / 5.3 + 1.0)
+
+
+# ---------------------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------------------
+
+
+def unpack(result, names, fn):
+    """A function that returns several things must return a tuple of that length."""
+    if not isinstance(result, (tuple, list)) or len(result) != len(names):
+        got = (f"a {type(result).__name__} of length {len(result)}"
+               if isinstance(result, (tuple, list)) else type(result).__name__)
+        raise AssertionError(f"{fn} must return a tuple ({', '.join(names)}); got {got}.")
+    return tuple(result)
+
+
+def scalar(value, what) -> float:
+    """A metric or loss: a Python/NumPy float (or 0-d array), finite."""
+    if isinstance(value, np.ndarray) and value.size == 1 and value.ndim <= 1:
+        value = value.reshape(())[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise AssertionError(f"{what}: expected a float, got {type(value).__name__}. "
+                             "Return float(...) of the number.")
+    value = float(value)
+    if not np.isfinite(value):
+        raise AssertionError(f"{what}: got {value}; it must be finite.")
+    return value
+
+
+def same(a, b, tol=1e-9) -> bool:
+    b = np.asarray(b)
+    return isinstance(a, np.ndarray) and a.shape == b.shape and np.allclose(a, b, rtol=tol,
+                                                                           atol=tol)
+
+
+def raises_naming(fn, name, call, what):
+    """`call()` must raise ValueError whose message names the argument `name`."""
+    try:
+        call()
+    except ValueError as exc:
+        if name not in str(exc):
+            raise AssertionError(f"{fn} ({what}): raised ValueError({str(exc)[:120]!r}), which "
+                                 f"does not name the argument {name!r}. Say which argument is "
+                                 "wrong and why.") from None
+        return
+    except Exception as exc:  # noqa: BLE001 - the student raised something else
+        raise AssertionError(f"{fn} ({what}): raised {type(exc).__name__} "
+                             f"({str(exc)[:120]}); raise ValueError naming {name!r}.") from None
+    raise AssertionError(f"{fn} ({what}): returned normally; raise ValueError naming "
+                         f"{name!r}.")
+
+
+def params_of(model, fn, shapes):
+    """`model.params` as a dict of float64 arrays with the expected shapes (copied)."""
+    params = getattr(model, "params", None)
+    if not isinstance(params, dict) or set(params) != set(KEYS):
+        found = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise AssertionError(f"{fn}: params must be a dict with exactly the keys {list(KEYS)}; "
+                             f"got {found}.")
+    return {k: np.array(check_array(params[k], shapes[k], what=f"{fn} params[{k!r}]"))
+            for k in KEYS}
+
+
+def shapes_for(d, h, horizon):
+    return {"Wx": (d, h), "Wh": (h, h), "b": (h,), "Wy": (h, horizon), "by": (horizon,)}
+
+
+# ---------------------------------------------------------------------------------------
+# Exercise 1 under RNNRegressor: when a test that runs the RNN fails, check it
+# ---------------------------------------------------------------------------------------
+
+
+def _first_line(exc) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def _not_implemented_name(exc) -> str | None:
+    """The function a NotImplementedError (here, or from the grader's student process)
+    names, if it is one."""
+    text = str(exc)
+    match = re.search(r"not implemented yet: (\w+)", text)
+    if match:
+        return match.group(1)
+    if isinstance(exc, NotImplementedError):
+        return text.strip().split()[0] if text.strip() else "?"
+    return None
+
+
+def exercise1_problem(request) -> str:
+    """'' when the Exercise 1 functions an RNNRegressor builds on give right answers on a
+    small case; otherwise a sentence naming the first one that does not."""
+    try:
+        ex01 = request.getfixturevalue("ex01")
+    except Exception as exc:  # noqa: BLE001 - missing file, syntax error, import error
+        return f"ex_01_basic_rnn.py could not be used ({_first_line(exc)})"
+    rng = _rng(2718)
+    n, t, d, hh = 2, 3, 2, 3
+    x = rng.standard_normal((n, t, d))
+    params = {"Wx": 0.5 * rng.standard_normal((d, hh)), "Wh": 0.4 * rng.standard_normal((hh, hh)),
+              "b": 0.1 * rng.standard_normal(hh)}
+    h0 = np.zeros((n, hh))
+    current = "rnn_forward"
+    try:
+        h, cache = ex01.rnn_forward(x.copy(), h0.copy(), params["Wx"].copy(),
+                                    params["Wh"].copy(), params["b"].copy())
+        if not same(h, rnn_states(x, {**params, "Wy": None}), 1e-8):
+            return "rnn_forward gives wrong hidden states"
+        current = "rnn_backward"
+        upstream = rng.standard_normal((n, t, hh))
+        grads = ex01.rnn_backward(upstream.copy(), cache)
+        if not isinstance(grads, (tuple, list)) or len(grads) != 5:
+            return "rnn_backward does not return (dx, dh0, dWx, dWh, db)"
+        for name, got in zip(("Wx", "Wh", "b"), grads[2:], strict=True):
+            numeric = numerical_gradient(
+                lambda a, name=name: rnn_states(x, {**params, name: a}), params[name], upstream)
+            if not (isinstance(got, np.ndarray) and got.shape == numeric.shape
+                    and np.allclose(got, numeric, rtol=1e-5, atol=1e-7)):
+                return f"rnn_backward gives a wrong d{name}"
+        current = "clip_grad_norm"
+        clipped, norm = ex01.clip_grad_norm({"a": np.array([3.0, 0.0]),
+                                             "b": np.array([[4.0]])}, 1.0)
+        if not (np.isclose(float(norm), 5.0) and isinstance(clipped, dict)
+                and same(clipped.get("a"), [0.6, 0.0]) and same(clipped.get("b"), [[0.8]])):
+            return "clip_grad_norm does not rescale by the global norm"
+        current = "adam_step"
+        p = {"w": np.array([1.0, -2.0])}
+        new, _ = ex01.adam_step(p, {"w": np.array([0.5, -3.0])}, None, 0.1)
+        if not (isinstance(new, dict) and same(new.get("w"), [0.9, -1.9], 1e-6)):
+            return "adam_step's first step is wrong"
+    except Exception as exc:  # noqa: BLE001 - any failure there is the answer
+        name = _not_implemented_name(exc)
+        if name:
+            return f"{name} is not implemented yet"
+        return f"{current} raised {_first_line(exc)}"
+    return ""
+
+
+@contextlib.contextmanager
+def exercise1_first(request, what):
+    """Run a test that runs the RNN; if it fails while Exercise 1 is wrong, say so first."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - AssertionError and the student's own errors
+        missing = _not_implemented_name(exc)
+        if missing and missing not in EX01_FUNCTIONS:
+            raise  # this exercise's own function is missing: that message is the right one
+        problem = exercise1_problem(request)
+        if not problem:
+            raise
+        raise AssertionError(
+            f"{what}: fails, and the cause is in Exercise 1: {problem}. RNNRegressor runs "
+            "your Exercise 1 (or should work like it): make the Exercise 1 tests pass first "
+            f"(make check T=tests/public/test_ex01_basic_rnn.py). The failure here: "
+            f"{_first_line(exc)}{explain('uses-exercise1')}") from None
+
+
+# ---------------------------------------------------------------------------------------
+# Part 1: windows
+# ---------------------------------------------------------------------------------------
+
+
+def _check_windows(fn_result, series, window, horizon, label):
+    """The student's (X, y) against the loop; names the mistake when a twin matches."""
+    X, y = unpack(fn_result, ("X", "y"), "make_windows")
+    want_X, want_y = windows_by_loop(series, window, horizon)
+    n, f = want_X.shape[0], want_X.shape[2]
+    what = f"make_windows X ({label})"
+    if isinstance(X, np.ndarray) and X.shape != want_X.shape:
+        if X.ndim == 2 and X.shape == (n, window) and f == 1:
+            raise AssertionError(f"{what}: shape {X.shape}, expected {want_X.shape}: keep a "
+                                 "feature axis, even for a 1-D series." +
+                                 explain("window-axis-order"))
+        if X.ndim == 3 and sorted(X.shape) == sorted(want_X.shape):
+            raise AssertionError(f"{what}: shape {X.shape}, expected (N, window, F) = "
+                                 f"{want_X.shape}: the same sizes in another order." +
+                                 explain("window-axis-order"))
+        if X.ndim == 3 and X.shape[1:] == want_X.shape[1:] and abs(X.shape[0] - n) <= 2:
+            raise AssertionError(f"{what}: {X.shape[0]} windows, expected T - window - horizon "
+                                 f"+ 1 = {n}." + explain("window-count"))
+    check_array(X, want_X.shape, what=what)
+    if not same(X, want_X):
+        hint = explain("window-off-by-one")
+        if X.shape[0] > 1 and same(X[1:], want_X[:-1]):
+            hint = " X[i] starts one step late: X[0] must be series[0 : window]." + hint
+        assert_close(X, want_X, what=what, hint=hint)
+    what = f"make_windows y ({label})"
+    if isinstance(y, np.ndarray) and y.shape == (n,) and horizon == 1:
+        raise AssertionError(f"{what}: shape {y.shape}, expected (N, horizon) = {(n, 1)}: one "
+                             "row per window, one column per step ahead, even for horizon 1." +
+                             explain("window-axis-order"))
+    check_array(y, (n, horizon), what=what)
+    if same(y, want_y):
+        return
+    for shift, mid, words in ((-1, "window-target-inside", "y[i] starts with the last value "
+                               "of its own window X[i]"),
+                              (1, "window-off-by-one", "y[i] skips the step right after "
+                               "its window")):
+        twin = windows_by_loop(series, window, horizon, shift)[1]
+        if twin.shape[0] >= n and same(y, twin[:n]):
+            raise AssertionError(f"{what}: {words}." + explain(mid))
+    s = np.asarray(series, dtype=np.float64)
+    if s.ndim == 2 and s.shape[1] > 1:
+        other = windows_by_loop(s[:, ::-1], window, horizon)[1]
+        if same(y, other):
+            raise AssertionError(f"{what}: these are the values of the last feature." +
+                                 explain("window-target-feature"))
+    assert_close(y, want_y, what=what, hint=explain("window-off-by-one"))
+
+
+@pytest.mark.points(1.5)
+def test_ex02_make_windows_values(ex02):
+    """make_windows: X[i] is series[i:i+window], y[i] the next horizon values (1-D series)"""
+    series = 100.0 + np.arange(12.0)  # value 100 + k at step k: every value names its step
+    for window, horizon in ((4, 1), (3, 3), (1, 1)):
+        _check_windows(ex02.make_windows(series.copy(), window, horizon), series, window,
+                       horizon, f"T=12, window={window}, horizon={horizon}")
+
+
+@pytest.mark.points(1)
+def test_ex02_make_windows_invariants(ex02):
+    """make_windows: (T, F) series, count, shift property, targets never inside their window"""
+    rng = _rng(201)
+    T, F, window, horizon = 30, 3, 5, 2
+    series = rng.standard_normal((T, F))
+    result = ex02.make_windows(series.copy(), window, horizon)
+    label = f"T={T}, F={F}, window={window}, horizon={horizon}"
+    X, y = unpack(result, ("X", "y"), "make_windows")
+    n = T - window - horizon + 1
+    check_array(X, (n, window, F), what=f"make_windows X ({label})")
+    check_array(y, (n, horizon), what=f"make_windows y ({label})")
+    if not same(X[1:, :-1], X[:-1, 1:]):
+        raise AssertionError(f"make_windows X ({label}): X[i + 1] must be X[i] moved on by one "
+                             "step (X[i + 1, :-1] == X[i, 1:]); it is not." +
+                             explain("window-off-by-one"))
+    for i in range(n):
+        inside = np.isclose(y[i][:, None], X[i, :, 0][None, :]).any()
+        if inside:
+            raise AssertionError(f"make_windows ({label}): target y[{i}] holds a value that is "
+                                 f"inside its own window X[{i}]." +
+                                 explain("window-target-inside"))
+    if not same(y[:-1, 0], X[1:, -1, 0]):
+        raise AssertionError(f"make_windows ({label}): y[i, 0] must be the step right after "
+                             "window i, which is also the last step of window i + 1 (feature "
+                             "0)." + explain("window-off-by-one"))
+    _check_windows(result, series, window, horizon, label)
+
+
+@pytest.mark.points(0.5)
+def test_ex02_make_windows_errors(ex02):
+    """make_windows: ValueError naming the bad argument; one window when T = window + horizon"""
+    s = np.arange(6.0)
+    raises_naming("make_windows", "window", lambda: ex02.make_windows(s.copy(), 0), "window=0")
+    raises_naming("make_windows", "horizon", lambda: ex02.make_windows(s.copy(), 2, 0),
+                  "horizon=0")
+    raises_naming("make_windows", "series", lambda: ex02.make_windows(s.copy(), 4, 3),
+                  "T=6, window=4, horizon=3: too short")
+    X, y = unpack(ex02.make_windows(s.copy(), 4, 2), ("X", "y"), "make_windows")
+    check_array(X, (1, 4, 1), what="make_windows X (T=6, window=4, horizon=2: one window)")
+    assert_close(y, [[4.0, 5.0]], what="make_windows y (T=6, window=4, horizon=2)",
+                 hint=explain("window-count"))
+
+
+# ---------------------------------------------------------------------------------------
+# Part 2: splitting and scaling
+# ---------------------------------------------------------------------------------------
+
+
+def _check_split(parts, series, train_frac, val_frac, label):
+    train, val, test = unpack(parts, ("train", "val", "test"), "chronological_split")
+    s = np.asarray(series, dtype=np.float64)
+    T = len(s)
+    for name, part in (("train", train), ("val", val), ("test", test)):
+        if not isinstance(part, np.ndarray) or part.shape[1:] != s.shape[1:]:
+            shape = getattr(part, "shape", type(part).__name__)
+            raise AssertionError(f"chronological_split {name} ({label}): expected an array of "
+                                 f"shape (n, ...) like the series {s.shape}, got {shape}.")
+        check_array(part, part.shape, what=f"chronological_split {name} ({label})")
+    joined = np.concatenate([train, val, test])
+    if joined.shape != s.shape:
+        raise AssertionError(f"chronological_split ({label}): the parts hold {len(joined)} "
+                             f"steps together, the series {T}." + explain("split-overlap"))
+    if not same(joined, s, 0):
+        if same(np.sort(joined, axis=0), np.sort(s, axis=0), 0):
+            raise AssertionError(f"chronological_split ({label}): the parts hold every step "
+                                 "once, but not in time order." + explain("split-shuffled"))
+        raise AssertionError(f"chronological_split ({label}): train + val + test is not the "
+                             "series: a step is repeated or missing." + explain("split-overlap"))
+    for name, part, frac in (("train", train, train_frac), ("val", val, val_frac)):
+        if abs(len(part) - frac * T) >= 1 + 1e-9:
+            raise AssertionError(f"chronological_split {name} ({label}): {len(part)} steps, "
+                                 f"expected {frac} * {T} = {frac * T:g} (rounded either way).")
+
+
+@pytest.mark.points(1)
+def test_ex02_chronological_split(ex02):
+    """chronological_split: contiguous, ordered, disjoint parts that cover the series"""
+    rng = _rng(202)
+    series = np.cumsum(rng.standard_normal(50))
+    _check_split(ex02.chronological_split(series.copy(), 0.6, 0.2), series, 0.6, 0.2,
+                 "T=50, 0.6/0.2")
+    _check_split(ex02.chronological_split(series.copy(), 0.8, 0.0), series, 0.8, 0.0,
+                 "T=50, val_frac=0")
+    two = rng.standard_normal((40, 2))
+    _check_split(ex02.chronological_split(two.copy(), 0.5, 0.25), two, 0.5, 0.25,
+                 "(T, F) = (40, 2)")
+    raises_naming("chronological_split", "train_frac",
+                  lambda: ex02.chronological_split(series.copy(), 0.0, 0.2), "train_frac=0")
+    raises_naming("chronological_split", "val_frac",
+                  lambda: ex02.chronological_split(series.copy(), 0.7, 0.3),
+                  "train_frac + val_frac = 1: no test part")
+
+
+def _new_scaler(ex02):
+    scaler = ex02.Scaler()
+    if scaler is None or isinstance(scaler, (np.ndarray, dict, list, tuple, float, int)):
+        raise AssertionError("Scaler(): expected a Scaler object.")
+    return scaler
+
+
+def _fit(scaler, a, what):
+    fitted = scaler.fit(a)
+    if fitted is None or isinstance(fitted, (np.ndarray, dict, list, tuple, float, int)):
+        raise AssertionError(f"Scaler.fit ({what}): returned "
+                             f"{'None' if fitted is None else type(fitted).__name__}; return "
+                             "self, so that Scaler().fit(train) is a fitted scaler.")
+    return fitted
+
+
+@pytest.mark.points(1)
+def test_ex02_scaler(ex02):
+    """Scaler: per-feature z-scores from the data it was fit on (ddof=0), applied elsewhere"""
+    rng = _rng(203)
+    train = rng.normal(5.0, 2.0, 40)
+    later = rng.normal(9.0, 4.0, 15)  # another level: its own statistics would differ
+    scaler = _fit(_new_scaler(ex02), train.copy(), "1-D series")
+    got = scaler.transform(later.copy())
+    want = zscore(later, train)
+    what = "Scaler.transform (fit on one part, applied to another)"
+    check_array(got, later.shape, what=what)
+    if not same(got, want):
+        if same(got, zscore(later, later)):
+            raise AssertionError(f"{what}: these are z-scores with the statistics of the data "
+                                 "being transformed, not of the data fit() saw." +
+                                 explain("scaler-leak"))
+        ddof1 = (later - train.mean()) / train.std(ddof=1)
+        if same(got, ddof1):
+            raise AssertionError(f"{what}: divided by the sample standard deviation (ddof=1)."
+                                 + explain("scaler-ddof"))
+        assert_close(got, want, what=what, hint=explain("scaler-leak"))
+    back = scaler.inverse_transform(np.array(want))
+    assert_close(back, later, what="Scaler.inverse_transform (of transform's result)",
+                 hint="inverse_transform undoes transform: multiply by std, then add the mean.")
+
+    two = np.column_stack([rng.normal(-3.0, 0.5, 30), rng.normal(50.0, 10.0, 30),
+                           np.full(30, 7.0)])  # the last feature is constant
+    scaler = _fit(_new_scaler(ex02), two.copy(), "(T, F) series with a constant feature")
+    windows = rng.normal(0.0, 5.0, (4, 6, 3))
+    got = scaler.transform(windows.copy())
+    want = zscore(windows, two)
+    what = "Scaler.transform (fit on (30, 3), applied to windows (4, 6, 3))"
+    check_array(got, windows.shape, what=what)
+    if not same(got, want):
+        if same(got, (windows - two.mean()) / two.std()):
+            raise AssertionError(f"{what}: one mean and deviation for all features." +
+                                 explain("scaler-per-feature"))
+        assert_close(got, want, what=what,
+                     hint="A constant feature has deviation 0: use 1 there." +
+                     explain("scaler-ddof"))
+    assert_close(scaler.inverse_transform(np.array(want)), windows,
+                 what="Scaler.inverse_transform (windows (4, 6, 3))",
+                 hint=explain("scaler-per-feature"))
+
+
+def _shifted_series(T=100):
+    """A series whose later part has another level and spread, so statistics fitted on
+    more than the training part differ clearly from the right ones."""
+    t = np.arange(T, dtype=np.float64)
+    return np.sin(2 * np.pi * t / 9.0) + np.where(t >= 60, 4.0 + 0.05 * (t - 60), 0.0)
+
+
+@pytest.mark.points(1.5)
+def test_ex02_prepare_data_no_leakage(ex02):
+    """prepare_data: scaler from the training part only; each part windowed on its own"""
+    series = _shifted_series(100)
+    window, horizon = 4, 2
+    data = ex02.prepare_data(series.copy(), window, horizon, 0.6, 0.2)
+    if not isinstance(data, dict) or not set(DATA_KEYS) | {"scaler"} <= set(data):
+        found = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise AssertionError(f"prepare_data: expected a dict with {list(DATA_KEYS)} and "
+                             f"'scaler'; got {found}.")
+    train, val, test = series[:60], series[60:80], series[80:]
+    for name, part in (("train", train), ("val", val), ("test", test)):
+        want_X, want_y = windows_by_loop(zscore(part, train), window, horizon)
+        X, y = data["X_" + name], data["y_" + name]
+        what = f"prepare_data X_{name} (T=100, 0.6/0.2, window={window}, horizon={horizon})"
+        if isinstance(X, np.ndarray) and X.ndim == 3 and X.shape[0] != want_X.shape[0]:
+            raise AssertionError(f"{what}: {X.shape[0]} windows; the {name} part has "
+                                 f"{len(part)} steps, so {want_X.shape[0]} windows of its own." +
+                                 explain("windows-cross-segments"))
+        check_array(X, want_X.shape, what=what)
+        if not same(X, want_X):
+            if same(X, windows_by_loop(zscore(part, series), window, horizon)[0]):
+                raise AssertionError(f"{what}: scaled with the statistics of the whole series."
+                                     + explain("scaler-leak"))
+            if name != "train" and same(X, windows_by_loop(zscore(part, part), window,
+                                                           horizon)[0]):
+                raise AssertionError(f"{what}: scaled with the {name} part's own statistics." +
+                                     explain("scaler-leak"))
+            assert_close(X, want_X, what=what, hint=explain("scaler-leak"))
+        assert_close(y, want_y, what=f"prepare_data y_{name}", hint="the targets of each "
+                     "window, scaled like the inputs." + explain("windows-cross-segments"))
+    y_test = data["y_test"]
+    original = data["scaler"].inverse_transform(np.array(y_test))
+    assert_close(original, windows_by_loop(test, window, horizon)[1],
+                 what="prepare_data scaler.inverse_transform(y_test)",
+                 hint="the returned scaler is the one fitted on the training part; undoing it "
+                      "gives the test targets in the series' units." + explain("scaler-leak"))
+
+
+# ---------------------------------------------------------------------------------------
+# Part 3: baseline and metrics
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.points(0.5)
+def test_ex02_naive_forecast(ex02):
+    """naive_forecast: repeats the last observed value of feature 0 for every step ahead"""
+    rng = _rng(204)
+    X = rng.standard_normal((5, 4, 2))
+    got = ex02.naive_forecast(X.copy(), 3)
+    want = np.repeat(X[:, -1, :1], 3, axis=1)
+    what = "naive_forecast (X (5, 4, 2), horizon 3)"
+    check_array(got, (5, 3), what=what)
+    if not same(got, want):
+        for twin, words in ((np.repeat(X[:, 0, :1], 3, axis=1), "the first value of the "
+                             "window"),
+                            (np.repeat(X[:, -1, -1:], 3, axis=1), "the last feature")):
+            if same(got, twin):
+                raise AssertionError(f"{what}: repeats {words}." + explain("naive-last-value"))
+        assert_close(got, want, what=what, hint=explain("naive-last-value"))
+
+
+@pytest.mark.points(0.5)
+def test_ex02_metrics(ex02):
+    """mse, rmse, mae: hand-computed cases; ValueError when the shapes differ"""
+    y_true = np.array([[1.0, 2.0], [3.0, 4.0]])
+    y_pred = np.array([[1.0, 3.0], [5.0, 4.0]])  # errors 0, -1, -2, 0
+    for name, want in (("mse", 1.25), ("rmse", np.sqrt(1.25)), ("mae", 0.75)):
+        got = scalar(getattr(ex02, name)(y_true.copy(), y_pred.copy()), name)
+        if not np.isclose(got, want, rtol=1e-12, atol=1e-12):
+            raise AssertionError(f"{name}(y_true, y_pred) with errors 0, -1, -2, 0: got {got:.6g}, "
+                                 f"expected {want:.6g}." + explain("metric-definition"))
+        raises_naming(name, "y_pred", lambda name=name: getattr(ex02, name)(
+            y_true.copy(), np.zeros((2, 3))), "shapes (2, 2) and (2, 3)")
+    got = scalar(ex02.rmse(np.array([3.0]), np.array([-1.0])), "rmse")
+    if not np.isclose(got, 4.0):
+        raise AssertionError(f"rmse of a single error of 4: got {got:.6g}, expected 4." +
+                             explain("metric-definition"))
+
+
+@pytest.mark.points(0.5)
+def test_ex02_error_by_horizon(ex02):
+    """error_by_horizon: one RMSE per forecast step, over all examples"""
+    y_true = np.array([[1.0, 2.0, 0.0], [3.0, 4.0, 0.0]])
+    y_pred = np.array([[1.0, 3.0, 0.0], [5.0, 4.0, 3.0]])
+    got = ex02.error_by_horizon(y_true.copy(), y_pred.copy())
+    want = np.sqrt(np.mean((y_true - y_pred) ** 2, axis=0))
+    what = "error_by_horizon (3 steps ahead, 2 examples)"
+    if isinstance(got, np.ndarray) and got.shape == (2,):
+        raise AssertionError(f"{what}: shape (2,): one value per example; expected one per "
+                             "step ahead, (3,)." + explain("error-per-step"))
+    check_array(got, (3,), what=what)
+    assert_close(got, want, what=what, hint=explain("error-per-step"))
+
+
+# ---------------------------------------------------------------------------------------
+# Part 4: the RNN regressor
+# ---------------------------------------------------------------------------------------
+
+
+def _model(ex02, d, hh, horizon, seed, timeout=10):
+    model = ex02.with_timeout(timeout).RNNRegressor(d, hh, horizon, _rng(seed))
+    if model is None or isinstance(model, (np.ndarray, dict, list, tuple)):
+        raise AssertionError("RNNRegressor(...): expected a model object.")
+    return model
+
+
+@pytest.mark.points(1)
+def test_ex02_regressor_predict(ex02, request):
+    """RNNRegressor.predict: (N, horizon), the head on the last hidden state from h0 = 0"""
+    with exercise1_first(request, "RNNRegressor.predict"):
+        rng = _rng(205)
+        d, hh, horizon = 2, 5, 3
+        model = _model(ex02, d, hh, horizon, 206)
+        params = params_of(model, "RNNRegressor", shapes_for(d, hh, horizon))
+        X = rng.standard_normal((4, 6, d))
+        keep = X.copy()
+        got = model.predict(X)
+        what = "RNNRegressor.predict (N=4, window=6, F=2, H=5, horizon=3)"
+        if isinstance(got, np.ndarray) and got.shape == (4, 6, horizon):
+            raise AssertionError(f"{what}: shape {got.shape}: one forecast per time step; "
+                                 "expected one per window, (N, horizon)." +
+                                 explain("many-to-one-readout"))
+        check_array(got, (4, horizon), what=what)
+        if not np.array_equal(X, keep):
+            raise AssertionError(f"{what}: changed its argument X; never modify inputs.")
+        want = forecast(X, params)
+        if not same(got, want):
+            h = rnn_states(X, params)
+            for twin, words in ((h.mean(axis=1) @ params["Wy"] + params["by"], "the mean of "
+                                 "all hidden states"),
+                                (h[:, 0] @ params["Wy"] + params["by"], "the first hidden "
+                                 "state")):
+                if same(got, twin):
+                    raise AssertionError(f"{what}: reads {words}." +
+                                         explain("many-to-one-readout"))
+            assert_close(got, want, what=what, hint=explain("many-to-one-readout"))
+
+
+def _every_state_twin(X, y, params):
+    """The RNN-weight gradients a backward pass gets when it feeds the gradient that
+    belongs to h_T into every hidden state, computed by centered differences only."""
+    h_last = rnn_states(X, params)[:, -1]
+    at_last = numerical_gradient(lambda a: mean_squared(a @ params["Wy"] + params["by"], y),
+                                 h_last, 1.0)
+    every = np.repeat(at_last[:, None, :], X.shape[1], axis=1)
+    return {k: numerical_gradient(lambda a, k=k: rnn_states(X, {**params, k: a}),
+                                  params[k], every) for k in ("Wx", "Wh", "b")}
+
+
+@pytest.mark.points(2)
+def test_ex02_regressor_loss_and_grads(ex02, request):
+    """RNNRegressor.loss_and_grads: MSE value and every gradient against centered differences"""
+    with exercise1_first(request, "RNNRegressor.loss_and_grads"):
+        rng = _rng(207)
+        d, hh, horizon, n, t = 2, 5, 3, 3, 4
+        model = _model(ex02, d, hh, horizon, 208)
+        params = params_of(model, "RNNRegressor", shapes_for(d, hh, horizon))
+        X = rng.standard_normal((n, t, d))
+        y = rng.standard_normal((n, horizon))
+        loss, grads = unpack(model.loss_and_grads(X.copy(), y.copy()), ("loss", "grads"),
+                             "RNNRegressor.loss_and_grads")
+        label = f"N={n}, window={t}, F={d}, H={hh}, horizon={horizon}"
+        want = mean_squared(forecast(X, params), y)
+        value = scalar(loss, f"RNNRegressor.loss_and_grads loss ({label})")
+        if not np.isclose(value, want, rtol=1e-8, atol=1e-12):
+            for factor, words in ((0.5, "half the mean squared error"),
+                                  (n * horizon, "the sum of squared errors, not their mean"),
+                                  (horizon, "a sum over the horizon")):
+                if np.isclose(value, factor * want, rtol=1e-8):
+                    raise AssertionError(f"RNNRegressor.loss_and_grads loss ({label}): {words}."
+                                         + explain("mse-definition"))
+            raise AssertionError(f"RNNRegressor.loss_and_grads loss ({label}): {value:.6g}, "
+                                 f"expected {want:.6g} (the MSE of predict's forecast)." +
+                                 explain("many-to-one-readout"))
+        if not isinstance(grads, dict) or set(grads) != set(KEYS):
+            found = sorted(grads) if isinstance(grads, dict) else type(grads).__name__
+            raise AssertionError(f"RNNRegressor.loss_and_grads grads: expected a dict with "
+                                 f"exactly the keys {list(KEYS)}, got {found}.")
+        numeric = {k: numerical_gradient(
+            lambda a, k=k: mean_squared(forecast(X, {**params, k: a}), y), params[k], 1.0)
+            for k in KEYS}
+        wrong = []
+        for k in KEYS:
+            try:
+                assert_grad(grads[k], numeric[k], what=f"grads[{k!r}]", tol=1e-6)
+            except AssertionError as exc:
+                wrong.append((k, str(exc)))
+        if not wrong:
+            return
+        names = [k for k, _ in wrong]
+        details = "\n".join(f"  - {msg}" for _, msg in wrong)
+        head = f"RNNRegressor.loss_and_grads ({label}): wrong {', '.join(names)}."
+        ratios = [np.sum(grads[k] * numeric[k]) / np.sum(numeric[k] ** 2) for k in KEYS
+                  if isinstance(grads[k], np.ndarray) and grads[k].shape == numeric[k].shape]
+        if len(ratios) == len(KEYS) and np.allclose(ratios, ratios[0], rtol=1e-5) and all(
+                same(grads[k], ratios[0] * numeric[k], 1e-6) for k in KEYS):
+            raise AssertionError(f"{head} Every gradient is {ratios[0]:.4g} times the right one."
+                                 + explain("mse-grad-scale") + "\n" + details)
+        if set(names) <= {"Wx", "Wh", "b"}:
+            twin = _every_state_twin(X, y, params)
+            if all(same(grads[k], twin[k], 1e-6) for k in ("Wx", "Wh", "b")):
+                raise AssertionError(f"{head} The head is right; the RNN weights get the "
+                                     "gradient of a model whose loss reads every hidden state."
+                                     + explain("many-to-one-bptt") + "\n" + details)
+            raise AssertionError(f"{head} The head's gradients are right, those of the RNN "
+                                 "weights are not." + explain("many-to-one-bptt") + "\n" +
+                                 details)
+        if set(names) <= {"Wy", "by"}:
+            raise AssertionError(f"{head} The RNN weights are right, the head's are not." +
+                                 explain("head-gradient") + "\n" + details)
+        raise AssertionError(f"{head}" + explain("many-to-one-bptt") + "\n" + details)
+
+
+def _training_data(n_steps=160, window=6):
+    series = learnable_series(n_steps)
+    return windows_by_loop(series, window, 1)
+
+
+@pytest.mark.slow
+@pytest.mark.points(1.5)
+def test_ex02_regressor_fit(ex02, request):
+    """RNNRegressor.fit: learns a clean series in 30 epochs; returns per-epoch losses; seeded"""
+    with exercise1_first(request, "RNNRegressor.fit"):
+        X, y = _training_data()
+        model = _model(ex02, 1, 8, 1, 209, timeout=60)
+        before_params = params_of(model, "RNNRegressor", shapes_for(1, 8, 1))
+        before = mean_squared(forecast(X, before_params), y)
+        keep = (X.copy(), y.copy())
+        losses = model.fit(X, y, epochs=30, batch_size=16, lr=0.02)
+        if not isinstance(losses, (list, tuple, np.ndarray)) or len(losses) != 30:
+            got = len(losses) if isinstance(losses, (list, tuple, np.ndarray)) else \
+                type(losses).__name__
+            raise AssertionError(f"RNNRegressor.fit(epochs=30): return a list of 30 per-epoch "
+                                 f"losses; got {got}.")
+        losses = [scalar(v, "RNNRegressor.fit losses entry") for v in losses]
+        if not (np.array_equal(X, keep[0]) and np.array_equal(y, keep[1])):
+            raise AssertionError("RNNRegressor.fit changed its argument X or y; never modify "
+                                 "inputs (shuffle indices, not the arrays).")
+        params = params_of(model, "RNNRegressor after fit", shapes_for(1, 8, 1))
+        after = mean_squared(forecast(X, params), y)
+        if all(np.array_equal(params[k], before_params[k]) for k in KEYS):
+            raise AssertionError("RNNRegressor.fit: self.params did not change." +
+                                 explain("fit-keeps-params"))
+        if not (after < 0.05 * before and after < 0.02):
+            raise AssertionError(
+                f"RNNRegressor.fit: the training MSE went from {before:.4f} to {after:.4f} "
+                "(measured with self.params before and after fit); a working fit gets below "
+                "0.02 and 5% of the start on this clean series. Losses per epoch: first "
+                f"{losses[0]:.4f}, last {losses[-1]:.4f}. Check the gradients (the "
+                "loss_and_grads test), that each Adam step uses the state from the previous "
+                "step, and that the trained parameters stay in self.params." +
+                explain("fit-keeps-params"))
+        if not losses[-1] < losses[0]:
+            raise AssertionError(f"RNNRegressor.fit: the returned losses do not fall (first "
+                                 f"{losses[0]:.4f}, last {losses[-1]:.4f}); return each "
+                                 "epoch's mean training loss.")
+        again = _model(ex02, 1, 8, 1, 209, timeout=60)
+        second = again.fit(X.copy(), y.copy(), epochs=30, batch_size=16, lr=0.02)
+        second = [scalar(v, "RNNRegressor.fit losses entry") for v in second]
+        if not np.allclose(second, losses, rtol=1e-9, atol=1e-12):
+            raise AssertionError("RNNRegressor.fit: two models built with the same seed and "
+                                 "trained on the same data gave different losses." +
+                                 explain("shuffle-rng"))
+
+
+# ---------------------------------------------------------------------------------------
+# Part 5: recursive forecasts
+# ---------------------------------------------------------------------------------------
+
+
+def _recursive_by_loop(weights, bias, context, steps, mode="right"):
+    """The forecast of `LinearPredictor(weights, bias)` fed back, and its mistakes' twins."""
+    predictor = LinearPredictor(weights, bias)
+    window = np.array(context, dtype=np.float64)
+    out = []
+    for _ in range(steps):
+        value = predictor(window)
+        out.append(value)
+        if mode == "right":
+            window = np.concatenate([window[1:], np.full((1,) + window.shape[1:], value)])
+        elif mode == "roll":  # the oldest observed value comes back instead
+            window = np.roll(window, -1, axis=0)
+        elif mode == "newest-dropped":
+            window = np.concatenate([np.full((1,) + window.shape[1:], value), window[:-1]])
+    return np.array(out)
+
+
+@pytest.mark.points(1)
+def test_ex02_recursive_forecast(ex02):
+    """recursive_forecast: each prediction joins the window and feeds the next one"""
+    weights = np.array([0.1, -0.2, 0.3, 0.6])
+    context = np.array([1.0, 2.0, 3.0, 4.0])
+    steps = 6
+    what = "recursive_forecast (window 4, 6 steps)"
+    try:
+        got = ex02.recursive_forecast(LinearPredictor(weights, 0.5), context.copy(), steps)
+    except ValueError as exc:
+        if "LinearPredictor: the window has shape" in str(exc):
+            raise AssertionError(f"{what}: predict_one got a window of another length than "
+                                 f"the context ({_first_line(exc)})." +
+                                 explain("recursive-fixed-length")) from None
+        raise
+    want = _recursive_by_loop(weights, 0.5, context, steps)
+    check_array(got, (steps,), what=what)
+    if not same(got, want):
+        constant = np.full(steps, LinearPredictor(weights, 0.5)(context))
+        for twin, words in ((constant, "every step predicts from the same context"),
+                            (_recursive_by_loop(weights, 0.5, context, steps, "roll"),
+                             "observed values come back into the window instead of the "
+                             "predictions"),
+                            (_recursive_by_loop(weights, 0.5, context, steps,
+                                                "newest-dropped"),
+                             "the prediction enters at the wrong end of the window")):
+            if same(got, twin):
+                raise AssertionError(f"{what}: {words}." + explain("recursive-own-predictions"))
+        assert_close(got, want, what=what, hint=explain("recursive-own-predictions"))
+    column = context[:, None]
+    got = ex02.recursive_forecast(LinearPredictor(weights[:, None], 0.5), column.copy(), 3)
+    assert_close(got, want[:3], what="recursive_forecast (context of shape (4, 1))",
+                 hint="a (window, 1) context gives windows of that shape to predict_one, and "
+                      "still one value per step.")
+    empty = ex02.recursive_forecast(LinearPredictor(weights, 0.5), context.copy(), 0)
+    check_array(empty, (0,), what="recursive_forecast (steps=0)")
+
+
+# ---------------------------------------------------------------------------------------
+# Part 6: the comparison, and the plots
+# ---------------------------------------------------------------------------------------
+
+
+def _comparison_series():
+    t = np.arange(240, dtype=np.float64)
+    return 3.0 * np.sin(2 * np.pi * t / 16.0) + 1.5 * np.sin(2 * np.pi * t / 7.0 + 0.3)
+
+
+def _rows(result, windows, what):
+    if not isinstance(result, (list, tuple)) or len(result) != len(windows):
+        got = f"{len(result)} rows" if isinstance(result, (list, tuple)) else \
+            type(result).__name__
+        raise AssertionError(f"{what}: expected a list with one dict per window "
+                             f"({len(windows)}); got {got}.")
+    for row, window in zip(result, windows, strict=True):
+        if not isinstance(row, dict) or not {"window", "test_rmse", "naive_rmse",
+                                             "n_test"} <= set(row):
+            raise AssertionError(f"{what}: each row must be a dict with at least 'window', "
+                                 "'test_rmse', 'naive_rmse' and 'n_test'.")
+        if row["window"] != window:
+            raise AssertionError(f"{what}: the rows must follow the order of windows "
+                                 f"{list(windows)}; got window {row['window']!r} for {window}.")
+    return result
+
+
+@pytest.mark.slow
+@pytest.mark.points(1.5)
+def test_ex02_compare_window_lengths(ex02, request):
+    """compare_window_lengths: every window, test part only, RMSE in the series' units"""
+    with exercise1_first(request, "compare_window_lengths"):
+        series = _comparison_series()
+        windows = [3, 8]
+        settings = {"train_frac": 0.6, "val_frac": 0.2, "hidden_size": 8, "epochs": 25}
+        what = "compare_window_lengths (T=240, 0.6/0.2, windows [3, 8])"
+        rows = _rows(ex02.with_timeout(60).compare_window_lengths(
+            series.copy(), windows, rng=_rng(210), **settings), windows, what)
+        train, test = series[:144], series[192:]
+        for row, window in zip(rows, windows, strict=True):
+            label = f"{what}, window {window}"
+            n_test = len(test) - window
+            if row["n_test"] != n_test:
+                raise AssertionError(f"{label}: n_test = {row['n_test']!r}; the test part has "
+                                     f"{len(test)} steps, so {n_test} windows of its own." +
+                                     explain("windows-cross-segments"))
+            X, y = windows_by_loop(test, window, 1)
+            naive = np.sqrt(mean_squared(X[:, -1, :1], y))
+            value = scalar(row["naive_rmse"], f"{label} naive_rmse")
+            if not np.isclose(value, naive, rtol=1e-7):
+                if np.isclose(value, naive / train.std(), rtol=1e-7):
+                    raise AssertionError(f"{label}: naive_rmse {value:.4g} is on the scaled "
+                                         f"values; in the series' units it is {naive:.4g}." +
+                                         explain("rmse-original-units"))
+                raise AssertionError(f"{label}: naive_rmse {value:.6g}, expected {naive:.6g} "
+                                     "(the last value of each test window against its "
+                                     "target)." + explain("naive-last-value"))
+            rnn = scalar(row["test_rmse"], f"{label} test_rmse")
+            if not rnn < naive:
+                raise AssertionError(f"{label}: the RNN's test RMSE {rnn:.4g} does not beat the "
+                                     f"naive {naive:.4g} on two clean sines, where a trained "
+                                     "RNN does (see the fit test)." +
+                                     explain("rmse-original-units"))
+        big = _rows(ex02.with_timeout(60).compare_window_lengths(
+            1000.0 * series + 5000.0, windows, rng=_rng(210), **settings), windows, what)
+        for row, scaled in zip(rows, big, strict=True):
+            ratio = scalar(scaled["test_rmse"], f"{what} test_rmse") / float(row["test_rmse"])
+            if not 990.0 < ratio < 1010.0:
+                raise AssertionError(
+                    f"{what}: for the series times 1000 (plus 5000) test_rmse should be 1000 "
+                    f"times larger (scaling is undone before measuring), but it is {ratio:.4g} "
+                    "times larger." + explain("rmse-original-units"))
+
+
+def _line_with(ax, x, y):
+    for line in ax["lines"]:
+        lx, ly = np.asarray(line["x"], dtype=np.float64), np.asarray(line["y"], dtype=np.float64)
+        if ly.shape == np.shape(y) and np.allclose(ly, y, rtol=1e-9, atol=1e-9) and (
+                x is None or (lx.shape == np.shape(x) and np.allclose(lx, x))):
+            return line
+    return None
+
+
+def _units(ax, units, what):
+    if units not in ax["ylabel"]:
+        raise AssertionError(f"{what}: the y-axis label {ax['ylabel']!r} does not name the "
+                             f"units {units!r}; a reader must know what an error of 10 means.")
+
+
+@pytest.mark.points(0.5)
+def test_ex02_plot_window_comparison(ex02, student_tmp):
+    """plot_window_comparison: RNN and naive RMSE against window length, labelled, with units"""
+    results = [{"window": 2, "test_rmse": 3.5, "naive_rmse": 5.0, "val_rmse": 3.0, "n_test": 9},
+               {"window": 4, "test_rmse": 2.5, "naive_rmse": 5.5, "val_rmse": 2.0, "n_test": 7},
+               {"window": 8, "test_rmse": 2.75, "naive_rmse": 5.25, "val_rmse": 2.2,
+                "n_test": 3}]
+    path = student_tmp / "window_comparison.png"
+    what = "plot_window_comparison"
+    info = figure_info(ex02.plot_window_comparison(results, str(path), units="megawatts"),
+                       what=what)
+    assert_png(path, what=what)
+    axes = [ax for ax in info["axes"] if ax["lines"]]
+    if len(axes) != 1:
+        raise AssertionError(f"{what}: draw both series as lines on one set of axes; found "
+                             f"{len(axes)} axes with lines.")
+    ax = axes[0]
+    check_labels(ax, what=what, legend=2)
+    _units(ax, "megawatts", what)
+    windows = [2.0, 4.0, 8.0]
+    for key, name in (("test_rmse", "the RNN's test RMSE"), ("naive_rmse", "the naive RMSE")):
+        if _line_with(ax, windows, [r[key] for r in results]) is None:
+            raise AssertionError(f"{what}: no line shows {name} against the window lengths "
+                                 "(x = window, y = the RMSE of each row).")
+
+
+@pytest.mark.points(0.5)
+def test_ex02_plot_residuals(ex02, student_tmp):
+    """plot_residuals: actual and forecast, and residuals against time, labelled, with units"""
+    rng = _rng(211)
+    years = np.arange(1990.0, 2010.0)
+    y_true = rng.normal(50.0, 10.0, (20, 1))
+    y_pred = y_true + rng.normal(0.0, 3.0, (20, 1))
+    path = student_tmp / "residuals.png"
+    what = "plot_residuals"
+    info = figure_info(ex02.plot_residuals(y_true.copy(), y_pred.copy(), str(path),
+                                           time=years.copy(), units="sunspots",
+                                           time_label="year"), what=what)
+    assert_png(path, what=what)
+    axes = [ax for ax in info["axes"] if ax["lines"]]
+    residual = (y_true - y_pred)[:, 0]
+    holding = [ax for ax in axes if _line_with(ax, years, residual) is not None]
+    if not holding:
+        flipped = any(_line_with(ax, years, -residual) is not None for ax in axes)
+        raise AssertionError(f"{what}: no line shows the residuals actual - forecast against "
+                             "time" + (" (the line there is forecast - actual)." if flipped
+                                       else "."))
+    series = [ax for ax in axes if _line_with(ax, years, y_true[:, 0]) is not None
+              and _line_with(ax, years, y_pred[:, 0]) is not None]
+    if not series:
+        raise AssertionError(f"{what}: no panel shows the actual values and the forecast "
+                             "against time, one line each.")
+    check_labels(series[0], what=f"{what} (actual and forecast)", legend=2)
+    check_labels(holding[0], what=f"{what} (residuals)")
+    for ax in (series[0], holding[0]):
+        _units(ax, "sunspots", what)
+        if "year" not in ax["xlabel"]:
+            raise AssertionError(f"{what}: the x-axis label {ax['xlabel']!r} should say what "
+                                 "time counts (time_label, here 'year').")
+
+
+@pytest.mark.points(0.5)
+def test_ex02_plot_error_by_horizon(ex02, student_tmp):
+    """plot_error_by_horizon: RMSE against steps ahead, one labelled line per forecaster"""
+    errors = {"RNN": np.array([1.0, 1.5, 2.5, 3.0]), "naive": np.array([2.0, 3.0, 3.5, 4.5])}
+    path = student_tmp / "error_by_horizon.png"
+    what = "plot_error_by_horizon"
+    info = figure_info(ex02.plot_error_by_horizon({k: v.copy() for k, v in errors.items()},
+                                                  str(path), units="kWh"), what=what)
+    assert_png(path, what=what)
+    axes = [ax for ax in info["axes"] if ax["lines"]]
+    if len(axes) != 1:
+        raise AssertionError(f"{what}: draw every forecaster on one set of axes; found "
+                             f"{len(axes)} axes with lines.")
+    ax = axes[0]
+    check_labels(ax, what=what, legend=2)
+    _units(ax, "kWh", what)
+    for label, values in errors.items():
+        line = _line_with(ax, [1.0, 2.0, 3.0, 4.0], values)
+        if line is None:
+            raise AssertionError(f"{what}: no line shows {label!r} against steps ahead 1..4 "
+                                 "(x starts at 1: one step ahead).")
+        if line["label"] != label:
+            raise AssertionError(f"{what}: the line of {label!r} is labelled "
+                                 f"{line['label']!r}; label each line with its key.")
+
+
+@pytest.mark.points(0.5)
+def test_ex02_no_input_mutation(ex02):
+    """data functions: leave their input arrays unchanged"""
+    rng = _rng(212)
+    series = rng.standard_normal((40, 2))
+    X = rng.standard_normal((6, 4, 2))
+    y_true, y_pred = rng.standard_normal((6, 3)), rng.standard_normal((6, 3))
+    context = rng.standard_normal(4)
+    changed = []
+
+    def run(name, call, *arrays):
+        kept = [a.copy() for a in arrays]
+        call()
+        for i, (a, k) in enumerate(zip(arrays, kept, strict=True)):
+            if not np.array_equal(a, k):
+                changed.append(f"{name} (argument {i + 1})")
+
+    run("make_windows", lambda: ex02.make_windows(series, 5, 2), series)
+    run("chronological_split", lambda: ex02.chronological_split(series, 0.6, 0.2), series)
+    run("prepare_data", lambda: ex02.prepare_data(series, 4, 1, 0.5, 0.25), series)
+    scaler = ex02.Scaler()
+    run("Scaler.fit", lambda: scaler.fit(series), series)
+    run("Scaler.transform", lambda: scaler.transform(series), series)
+    run("Scaler.inverse_transform", lambda: scaler.inverse_transform(series), series)
+    run("naive_forecast", lambda: ex02.naive_forecast(X, 3), X)
+    for name in ("mse", "rmse", "mae", "error_by_horizon"):
+        run(name, lambda name=name: getattr(ex02, name)(y_true, y_pred), y_true, y_pred)
+    run("recursive_forecast",
+        lambda: ex02.recursive_forecast(LinearPredictor(np.full(4, 0.25)), context, 5), context)
+    if changed:
+        raise AssertionError("these calls changed an input array: " + ", ".join(changed) +
+                             ". Work on copies or build new arrays; callers reuse theirs.")
