@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from autograder.sandbox import wire
+from tests.public import predictors
 from tests.public.harness import EXERCISES, SubmissionError
 
 # What the student process runs besides the student's files, by name -> source.
@@ -26,6 +27,7 @@ RUNTIME_FILES = {
     "worker.py": Path(__file__).with_name("worker.py"),
     "wire.py": Path(__file__).with_name("wire.py"),
     "figures.py": Path(__file__).resolve().parents[2] / "tests" / "public" / "figures.py",
+    "predictors.py": Path(__file__).resolve().parents[2] / "tests" / "public" / "predictors.py",
 }
 
 
@@ -49,14 +51,32 @@ def _error_class(etype: str, builtin: bool) -> type:
 
 
 class Handle:
-    """A value that stayed in the student process (e.g. a cache object)."""
+    """A value that stayed in the student process (e.g. a cache object, a model).
 
-    def __init__(self, process: StudentProcess, generation: int, key: int, type_name: str):
+    Its public attributes read as in one process, `model.params` or `model.fit(X, y)`:
+    the attribute is read in the student process and comes back as plain data, or as
+    another handle (a bound method) whose call runs there too. Calls through a handle get
+    the timeout of the call that made it (`ex02.with_timeout(60).RNNRegressor(...)`)."""
+
+    def __init__(self, process: StudentProcess, generation: int, key: int, type_name: str,
+                 timeout: float = 10.0, label: str | None = None):
         self.process, self.generation, self.key, self.type_name = (
             process, generation, key, type_name)
+        self.timeout, self.label = timeout, label or type_name
 
     def __repr__(self):
         return f"<student {self.type_name} object>"
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        value = self.process.call(name, (), {}, self.timeout, target=self, get=name)
+        if isinstance(value, Handle):
+            value.label = name
+        return value
+
+    def __call__(self, *args, **kwargs):
+        return self.process.call(self.label, args, kwargs, self.timeout, target=self)
 
 
 def _become(ids: tuple[int, int]) -> None:
@@ -269,6 +289,11 @@ class StudentProcess:
 
     def _encode_args(self, args, kwargs):
         def keep(value):
+            if predictors.is_predictor(value):
+                # Plain data: rebuilt in the student process from its own copy of
+                # tests/public/predictors.py, and passed on by handle.
+                value = self.call("LinearPredictor", (value.to_plain(),), {}, 10.0,
+                                  runtime="predictor")
             if isinstance(value, Handle):
                 if value.process is not self or value.generation != self.generation:
                     raise StudentCodeError(
@@ -280,7 +305,11 @@ class StudentProcess:
         enc = wire.Encoder(keep=keep)
         return enc.encode(tuple(args)), enc.encode(kwargs), enc.arrays
 
-    def call(self, func: str, args, kwargs, timeout: float):
+    def call(self, func: str, args, kwargs, timeout: float, target: Handle | None = None,
+             get: str | None = None, runtime: str | None = None):
+        """Call `func` of the student's module, or (`target`) call the object a handle
+        stands for, or read its attribute `get`; `runtime` names one of the worker's own
+        constructors of test objects from plain data (worker.RUNTIME_CALLS)."""
         if self.timeouts.get(func, 0) >= 2:
             raise StudentCodeError(f"{func} was not called: it ran past its time limit twice "
                                    "already (an endless loop?)")
@@ -295,11 +324,15 @@ class StudentProcess:
             finally:
                 self.budget_left -= time.monotonic() - started
         args_tree, kwargs_tree, arrays = self._encode_args(args, kwargs)
-        timeout = min(timeout, self.budget_left)
+        request = {"func": func, "args": args_tree, "kwargs": kwargs_tree}
+        if target is not None:
+            request.update(target=self._encode_args((target,), {})[0], get=get)
+        if runtime is not None:
+            request["runtime"] = runtime
+        requested, timeout = timeout, min(timeout, self.budget_left)
         started = time.monotonic()
         try:
-            wire.write_message(self.req, {"func": func, "args": args_tree,
-                                          "kwargs": kwargs_tree}, arrays, started + timeout)
+            wire.write_message(self.req, request, arrays, started + timeout)
             header, out = wire.read_message(self.resp, started + timeout)
         except TimeoutError:
             self.stop()
@@ -326,7 +359,7 @@ class StudentProcess:
 
         def resolve(tag, value):
             if tag == "handle":
-                return Handle(self, generation, int(value[0]), str(value[1]))
+                return Handle(self, generation, int(value[0]), str(value[1]), requested)
             if tag == "alias":
                 return _at(root, value)
             raise wire.WireError(f"unknown tag {tag}")
