@@ -11,9 +11,12 @@ run) is listed with 0 and says so.
 from __future__ import annotations
 
 import csv
+import ctypes
 import json
 import os
 import re
+import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,7 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from autograder.sandbox.client import Limits, stage
+from autograder.sandbox.client import Limits, remove_tree, stage
 from autograder.submission import BadSubmission, collect
 from tests.public.harness import EXERCISES
 from tests.public.misconceptions import ids_in
@@ -32,43 +35,195 @@ TEST_DIRS = ("tests/public", "tests/hidden")
 # The whole test run stops here, so that results.json is written inside Gradescope's
 # default 10-minute limit; tests that did not run are listed with 0.
 RUN_TIMEOUT_S = float(os.environ.get("AUTOGRADER_RUN_TIMEOUT", "540"))
+# Each exercise's tests run in a trusted pytest of their own, one exercise after another,
+# each with its own time and memory: a stall, crash or memory blow-up while judging one
+# exercise costs that exercise's remaining tests, never another's. Four exercises that all
+# stall take 4 x 130 = 520 s, inside RUN_TIMEOUT_S.
+EXERCISE_TIMEOUT_S = float(os.environ.get("AUTOGRADER_EXERCISE_TIMEOUT", "130"))
+# Of an exercise's time, calls into the student's file may take this much in all; the rest
+# is the trusted side's (pytest's start, references, judging).
+STUDENT_SHARE_S = 30.0
+# One test may take this long (pytest-timeout; it cannot stop a loop inside C code, which
+# is what the exercise's own limit is for).
+TEST_TIMEOUT_S = 90
+# Memory the trusted pytest of one exercise may allocate (a soft RLIMIT_DATA; the student
+# processes it starts have limits of their own). Gradescope's container has 768 MB.
+TRUSTED_MEMORY_MB = int(os.environ.get("AUTOGRADER_TRUSTED_MEMORY_MB", "512"))
 MAX_NOTES = 20
 
 
-def run_tests(staging: Path, timeout: float = RUN_TIMEOUT_S) -> tuple[str, str]:
-    """Run the graded suites against the staged submission.
+def exercise_suites(test_dirs=TEST_DIRS) -> dict[str, list[Path]]:
+    """Exercise id -> its test files (public, then hidden), in the rubric's order."""
+    suites: dict[str, list[Path]] = {}
+    for exid in EXERCISES:
+        files = [f for d in test_dirs for f in sorted(Path(REPO, d).glob(f"test_{exid}_*.py"))]
+        if files:
+            suites[exid] = files
+    return suites
+
+
+def run_tests(staging: Path, timeout: float = RUN_TIMEOUT_S,
+              limits: Limits | None = None) -> tuple[str, str, list[str]]:
+    """Run the graded suites against the staged submission, one trusted pytest per
+    exercise (see EXERCISE_TIMEOUT_S).
 
     Returns (recorded outcomes as JSON lines, pytest's own output for the grader's log,
-    never shown to students). The outcomes come back through a pipe that only pytest
-    holds, not a file that student code could find and rewrite.
+    never shown to students, notes for the student on exercises whose run was cut short).
+    The outcomes come back through a pipe that only pytest holds, not a file that student
+    code could find and rewrite. After each exercise, every process that student code
+    left behind is killed, the run-limit path included.
     """
-    dirs = [d for d in TEST_DIRS if (REPO / d).is_dir()]
+    limits = limits or Limits()
+    deadline = time.monotonic() + timeout
+    records, logs, notes = [], [], []
+    for exid, files in exercise_suites(TEST_DIRS).items():
+        limit = min(EXERCISE_TIMEOUT_S, deadline - time.monotonic())
+        if limit <= 1:
+            notes.append(f"{exid}: not graded: the grading run's {timeout:.0f} s were used up")
+            continue
+        text, log, note = _run_exercise(files, staging, limit, limits)
+        if '"rubric"' not in text:  # cut short before it listed its tests: list them now
+            text += _collect_rubric(files)
+        records.append(text)
+        logs.append(f"===== {exid}\n{log}")
+        if note:
+            notes.append(f"{exid}: {note}; its tests that had not run score 0")
+    return "".join(records), "\n".join(logs), notes
+
+
+def _pytest(files: list[Path], *options: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", *map(str, files), "-c", str(REPO / "pyproject.toml"),
+            "-p", "autograder.pytest_plugin", "-o", "addopts=", "-p", "no:cacheprovider", "-q",
+            "--tb=no", "--assert=plain", "--no-header", *options]
+
+
+def _run_exercise(files: list[Path], staging: Path, limit: float,
+                  limits: Limits) -> tuple[str, str, str | None]:
+    """One exercise's trusted pytest: (outcome lines, its output, a note if cut short)."""
     read_fd, write_fd = os.pipe()
-    cmd = [sys.executable, "-m", "pytest", *dirs, "-c", str(REPO / "pyproject.toml"),
-           "-p", "autograder.pytest_plugin", "--staging", str(staging),
-           "--outcomes", f"/dev/fd/{write_fd}", "-o", "addopts=", "-p", "no:cacheprovider",
-           "-q", "--tb=no", "--assert=plain", "--timeout=300", "--no-header"]
+    budget = max(1.0, min(limits.budget_s, limit - STUDENT_SHARE_S))
+    cmd = _pytest(files, "--staging", str(staging), "--outcomes", f"/dev/fd/{write_fd}",
+                  "--budget", f"{budget:g}", f"--timeout={min(TEST_TIMEOUT_S, limit):.0f}")
     env = {k: v for k, v in os.environ.items() if k != "IMPL"}
     env.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
+    keep = _children()
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, pass_fds=(write_fd,))
+    os.close(write_fd)
+    _limit_memory(proc.pid)
     chunks: list[bytes] = []
+    reader = threading.Thread(target=_drain, args=(read_fd, chunks), daemon=True)
+    reader.start()
+    note = None
+    try:
+        out = proc.communicate(timeout=limit)[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out = proc.communicate()[0]
+        note = f"the grader's tests of this file were stopped after {limit:.0f} s"
+    if proc.returncode is not None and proc.returncode < 0 and note is None:
+        note = (f"the grader's tests of this file ended with signal {-proc.returncode} "
+                "(out of memory?)")
+    limits.kill_leftovers()
+    reap_strays(keep)
+    reader.join(timeout=10)
+    log = out.decode("utf-8", "replace")
+    return b"".join(chunks).decode("utf-8", "replace"), log, note
 
-    def drain():
-        with os.fdopen(read_fd, "rb") as fh:
-            chunks.extend(iter(lambda: fh.read(65536), b""))
 
-    reader = threading.Thread(target=drain, daemon=True)
+def _drain(fd: int, chunks: list[bytes]) -> None:
+    with os.fdopen(fd, "rb") as fh:
+        chunks.extend(iter(lambda: fh.read(65536), b""))
+
+
+def _collect_rubric(files: list[Path]) -> str:
+    """The rubric entries of `files`, from a collection that runs no student code."""
+    read_fd, write_fd = os.pipe()
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=_drain, args=(read_fd, chunks), daemon=True)
     reader.start()
     try:
-        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
-                              timeout=timeout, pass_fds=(write_fd,))
-        log = proc.stdout + proc.stderr
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else ""
-        log = f"the test run was stopped after {timeout:.0f} s\n{out}"
+        subprocess.run(_pytest(files, "--collect-only", "--outcomes", f"/dev/fd/{write_fd}"),
+                       cwd=REPO, capture_output=True, pass_fds=(write_fd,), timeout=120)
+    except subprocess.TimeoutExpired:
+        pass
     finally:
         os.close(write_fd)
     reader.join(timeout=10)
-    return b"".join(chunks).decode("utf-8", "replace"), log
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def _limit_memory(pid: int) -> None:
+    """The trusted pytest's memory budget: a soft limit, which the student processes it
+    starts lift again for their own (they have RLIMIT_AS)."""
+    soft = TRUSTED_MEMORY_MB * 2**20
+    try:
+        hard = resource.prlimit(pid, resource.RLIMIT_DATA)[1]
+        if hard == resource.RLIM_INFINITY or hard > soft:
+            resource.prlimit(pid, resource.RLIMIT_DATA, (soft, hard))
+    except (OSError, AttributeError):  # gone already, or not Linux
+        pass
+
+
+# ---------------------------------------------------------------------------------------
+# Processes student code leaves behind
+# ---------------------------------------------------------------------------------------
+
+_PR_SET_CHILD_SUBREAPER, _PR_GET_CHILD_SUBREAPER = 36, 37
+
+
+def set_subreaper(on: bool) -> bool:
+    """Make this process adopt its orphaned descendants (Linux), so that a process student
+    code left behind (double fork, setsid) becomes our child, to be found and killed,
+    instead of init's. Returns the previous setting."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        previous = ctypes.c_int(0)
+        libc.prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(previous), 0, 0, 0)
+        libc.prctl(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0)
+        return bool(previous.value)
+    except (OSError, AttributeError):
+        return False
+
+
+def _children() -> set[int]:
+    """Process ids whose parent is this process (zombies included)."""
+    me, found = str(os.getpid()).encode(), set()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                    fields = fh.read().rsplit(b")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if len(fields) > 1 and fields[1] == me:
+                found.add(int(entry.name))
+    return found
+
+
+def reap_strays(keep: set[int], time_limit: float = 10.0) -> int:
+    """Kill and reap every child of this process not in `keep`, again and again as their
+    own children are adopted, until none is left. Returns how many were killed."""
+    killed, deadline = 0, time.monotonic() + time_limit
+    while time.monotonic() < deadline:
+        strays = _children() - keep
+        if not strays:
+            break
+        for pid in strays:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        for pid in strays:
+            while time.monotonic() < deadline:
+                try:
+                    if os.waitpid(pid, os.WNOHANG)[0]:
+                        break
+                except ChildProcessError:
+                    break
+                time.sleep(0.01)
+    return killed
 
 
 def read_outcomes(text: str) -> tuple[list[dict], dict[str, dict]]:
@@ -142,13 +297,15 @@ def exercise_totals(tests) -> dict[str, tuple[float, float]]:
 def grade(submission: Path, out: Path | None = None, log: Path | None = None) -> dict:
     """Grade one submission; writes results.json to `out` when given and returns it."""
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="rnn-grade-") as tmp:
-        tmp = Path(tmp)
+    tmp = Path(tempfile.mkdtemp(prefix="rnn-grade-"))
+    limits = Limits()
+    was_subreaper = set_subreaper(True)
+    keep = _children()
+    try:
         try:
             files, notes = collect(Path(submission), tmp / "received")
         except BadSubmission as exc:
             files, notes = {}, [str(exc)]
-        limits = Limits()
         if limits.ids() is not None:
             limits.check_user()
             limits.kill_leftovers()
@@ -156,8 +313,17 @@ def grade(submission: Path, out: Path | None = None, log: Path | None = None) ->
             os.chmod(tmp, 0o711)
             warn_if_readable_by_others()
         staging = stage(files, tmp / "staging", REPO / "data", limits)
-        recorded_text, pytest_output = run_tests(staging)
+        recorded_text, pytest_output, run_notes = run_tests(staging, limits=limits)
+        notes += run_notes
         rubric, recorded = read_outcomes(recorded_text)
+    finally:
+        # Whatever happened, student processes die first, then their files go (without
+        # recursion: a folder chain 3000 deep is no reason to fail the submission).
+        limits.kill_leftovers()
+        reap_strays(keep)
+        set_subreaper(was_subreaper)
+        if not remove_tree(tmp):
+            print(f"warning: could not remove all of {tmp}", file=sys.stderr)
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(pytest_output, encoding="utf-8")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from autograder.grade import printable
-from autograder.sandbox.client import RemoteLoader
+from autograder.sandbox.client import Limits, RemoteLoader
 from tests.public.harness import rubric_entry
 
 MAX_OUTPUT = 4000
@@ -28,12 +28,16 @@ def pytest_addoption(parser):
     group = parser.getgroup("autograder")
     group.addoption("--staging", help="staging folder prepared by `autograder grade`")
     group.addoption("--outcomes", help="JSON-lines file the rubric and outcomes go to")
+    group.addoption("--budget", type=float,
+                    help="seconds that all calls into one student file may take together")
 
 
 def pytest_configure(config):
     staging = config.getoption("--staging")
     if staging:
-        config.student_loader = RemoteLoader(Path(staging))
+        budget = config.getoption("--budget")
+        limits = Limits() if budget is None else Limits(budget_s=budget)
+        config.student_loader = RemoteLoader(Path(staging), limits)
     path = config.getoption("--outcomes")
     if path:
         config.pluginmanager.register(Recorder(path), "autograder-recorder")

@@ -10,9 +10,12 @@ next call starts a fresh process, so one bad call costs one test.
 from __future__ import annotations
 
 import builtins
+import errno
+import itertools
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -95,9 +98,15 @@ class Limits:
     runs as the grader's own user, still in its own process with these limits.
     """
 
-    def __init__(self, memory_mb=3072, cpu_s=600, file_mb=64, scratch_mb=256, user=None):
+    def __init__(self, memory_mb=3072, cpu_s=600, file_mb=64, scratch_mb=256, user=None,
+                 budget_s=100.0, scratch_entries=10_000, scratch_depth=32):
         self.memory_mb, self.cpu_s, self.file_mb = memory_mb, cpu_s, file_mb
-        self.scratch_mb = scratch_mb
+        # What student code may leave in its folders: bytes, entries, folder depth. The
+        # check after each call stops at the first two, so its cost is bounded too.
+        self.scratch_mb, self.scratch_entries = scratch_mb, scratch_entries
+        self.scratch_depth = scratch_depth
+        # Wall seconds that all calls into one file may take together (see grade.py).
+        self.budget_s = budget_s
         self.user = user if user is not None else os.environ.get("AUTOGRADER_STUDENT_USER")
 
     def ids(self):
@@ -148,6 +157,10 @@ class Limits:
             size = self.file_mb * 2**20
             resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            # The grader's own memory budget (a soft RLIMIT_DATA, see grade.py) is not the
+            # student's: RLIMIT_AS above is.
+            data_hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
+            resource.setrlimit(resource.RLIMIT_DATA, (data_hard, data_hard))
             # A write past the file limit fails with an error instead of killing the process.
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             if ids is not None:
@@ -161,12 +174,12 @@ class StudentProcess:
     """One worker process running one student file; restarted after any failure."""
 
     def __init__(self, staging: Path, module_name: str, limits: Limits, load_timeout=60.0,
-                 budget_s=150.0):
+                 budget_s: float | None = None):
         self.staging, self.module_name, self.limits = staging, module_name, limits
         self.load_timeout = load_timeout
         # Wall time all calls into this file may take together: a function that loops
         # forever costs its own timeout a few times, not every test's timeout.
-        self.budget_left = budget_s
+        self.budget_left = limits.budget_s if budget_s is None else budget_s
         self.timeouts: dict[str, int] = {}
         self.proc = None
         self.generation = 0
@@ -230,19 +243,33 @@ class StudentProcess:
                 f"{msg}\n{err.get('tb', '')}".rstrip())
 
     def _check_disk(self, func: str) -> None:
-        """Files are limited one by one (RLIMIT_FSIZE); this limits their sum."""
-        scratch = self.staging / "scratch"
-        used = sum(p.lstat().st_size for p in scratch.rglob("*"))
-        if used > self.limits.scratch_mb * 2**20:
+        """Files are limited one by one (RLIMIT_FSIZE); this limits their sum, their number
+        and their depth, in the folders student code may write. The check costs the
+        student's time budget, and stops early, so a flood of files cannot make it slow."""
+        started = time.monotonic()
+        try:
+            folders = [self.staging / "scratch", self.staging / "testdirs"]
+            used = entries = 0
+            within = True
+            for folder in folders:
+                size, count, ok = scan_files(folder, self.limits.scratch_entries - entries,
+                                             self.limits.scratch_depth)
+                used, entries, within = used + size, entries + count, within and ok
+            if within and used <= self.limits.scratch_mb * 2**20:
+                return
             self.stop()
-            for child in scratch.iterdir():
-                if child.is_dir() and not child.is_symlink():
-                    shutil.rmtree(child, ignore_errors=True)
-                else:
-                    child.unlink(missing_ok=True)
+            self.limits.kill_leftovers()
+            for folder in folders:
+                remove_tree(folder, keep_root=True, keep_top_dirs=folder.name == "testdirs")
+        finally:
+            self.budget_left -= time.monotonic() - started
+        if not within:
             raise StudentCodeError(
-                f"{func}: your code wrote {used / 2**20:.0f} MB of files, over the "
-                f"{self.limits.scratch_mb} MB allowed; they were deleted")
+                f"{func}: your code made over {self.limits.scratch_entries} files and folders, "
+                f"or folders over {self.limits.scratch_depth} deep; they were deleted")
+        raise StudentCodeError(
+            f"{func}: your code wrote {used / 2**20:.0f} MB of files, over the "
+            f"{self.limits.scratch_mb} MB allowed; they were deleted")
 
     def _exit_note(self) -> str:
         """How the process ended, once it has (its pipe can close a moment earlier)."""
@@ -264,12 +291,7 @@ class StudentProcess:
         return f" (exit code {code}: did the code call exit(), sys.exit() or os._exit()?)"
 
     def output_tail(self, limit=1500) -> str:
-        try:
-            with open(self.log_path, "rb") as fh:
-                fh.seek(max(0, fh.seek(0, 2) - limit))
-                text = fh.read().decode("utf-8", "replace").strip()
-        except OSError:
-            return ""
+        text = read_tail(self.log_path, limit).decode("utf-8", "replace").strip()
         return f"\n--- last output of your code ---\n{text}" if text else ""
 
     def stop(self):
@@ -341,14 +363,13 @@ class StudentProcess:
                 f"{func} did not return within {timeout:.3g} s (an endless loop? far too many "
                 f"steps?){self.output_tail()}") from None
         except (EOFError, BrokenPipeError, wire.WireError, ValueError, OSError,
-                RecursionError) as exc:
+                RecursionError, MemoryError) as exc:
             if isinstance(exc, (EOFError, BrokenPipeError)):
-                note = self._exit_note()
+                text = f"the student process died during {func}{self._exit_note()}"
             else:
-                note = f": its answer was not readable ({exc})"
+                text = f"{func}: its answer was not readable ({str(exc)[:300]})"
             self.stop()
-            raise StudentCodeError(
-                f"the student process died during {func}{note}{self.output_tail()}") from None
+            raise StudentCodeError(text + self.output_tail()) from None
         finally:
             self.budget_left -= time.monotonic() - started
         self._check_disk(func)
@@ -364,17 +385,24 @@ class StudentProcess:
                 return _at(root, value)
             raise wire.WireError(f"unknown tag {tag}")
 
+        # Checked as a whole before anything is built, by the call's deadline (plus the
+        # moment a legal answer takes to decode); each array may be used once.
+        decoder = wire.Decoder(out, resolve, tags=("handle", "alias"),
+                               deadline=max(started + timeout, time.monotonic() + 2.0))
         try:
-            result = wire.decode(header["result"], out, resolve)
+            result = decoder.decode(header["result"])
             for path, value in header.get("mutations", []):
-                _apply_mutation(root, path, wire.decode(value, out, resolve))
-        except (wire.WireError, KeyError, TypeError, ValueError, IndexError,
-                RecursionError) as exc:
-            raise StudentCodeError(f"{func}: the answer could not be read ({exc})") from None
+                _apply_mutation(root, path, decoder.decode(value))
+        except (wire.WireError, KeyError, TypeError, ValueError, IndexError, RecursionError,
+                MemoryError, TimeoutError) as exc:
+            self.stop()
+            raise StudentCodeError(
+                f"{func}: the answer could not be read ({str(exc)[:300]})") from None
         return result
 
     def _raised(self, func, err) -> Exception:
-        etype, msg, tb = err.get("etype", "Exception"), err.get("msg", ""), err.get("tb", "")
+        etype, msg, tb = (str(err.get(k, d))[:3000] for k, d in (
+            ("etype", "Exception"), ("msg", ""), ("tb", "")))
         if etype == "NotImplementedError":
             text = f"not implemented yet: {msg or func}"
         elif etype == "AttributeError" and "defines no function" in msg and not tb:
@@ -383,7 +411,11 @@ class StudentProcess:
             text = f"{func} raised {etype}: {msg}"
             if tb:
                 text += f"\n--- where, in your code ---\n{tb.rstrip()}"
-        return _error_class(etype, bool(err.get("builtin")))(text)
+        # The nearest builtin class: `class ShapeError(ValueError)` is still a ValueError.
+        base = err.get("base") if isinstance(err.get("base"), str) else None
+        if base is None and err.get("builtin"):
+            base = etype
+        return _error_class(base or "", base is not None)(text)
 
 
 def _at(root, path):
@@ -485,6 +517,204 @@ class RemoteLoader:
         for process in self.processes.values():
             process.stop()
         self.limits.kill_leftovers()
+
+
+# ---------------------------------------------------------------------------------------
+# Files student code wrote: counted, read and removed without trusting their shape
+# ---------------------------------------------------------------------------------------
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def scan_files(root: Path, max_entries: int, max_depth: int) -> tuple[int, int, bool]:
+    """(bytes, entries, within) under `root`, by an iterative walk that holds one open
+    folder per level and stops at `max_entries` entries or `max_depth` levels (within is
+    then False), so its time and memory do not grow with what student code made. A
+    folder it may not read counts as over the limits: it could hide anything."""
+    used = count = 0
+    try:
+        stack = [os.open(root, _DIR_FLAGS)]
+    except OSError:
+        return 0, 0, True
+    walks = [os.scandir(stack[0])]
+    try:
+        while walks:
+            entry = next(walks[-1], None)
+            if entry is None:
+                walks.pop().close()
+                os.close(stack.pop())
+                continue
+            count += 1
+            if count > max_entries:
+                return used, count, False
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:  # removed while we looked
+                continue
+            used += info.st_size
+            if stat.S_ISDIR(info.st_mode):
+                if len(stack) >= max_depth:
+                    return used, count, False
+                try:
+                    stack.append(os.open(entry.name, _DIR_FLAGS, dir_fd=stack[-1]))
+                except FileNotFoundError:
+                    continue
+                except OSError:
+                    return used, count, False
+                walks.append(os.scandir(stack[-1]))
+        return used, count, True
+    finally:
+        for walk in walks:
+            walk.close()
+        for fd in stack:
+            os.close(fd)
+
+
+_moved = itertools.count()
+
+
+def _open_dir(name: str, parent: int) -> int:
+    """Open a folder student code made, making it ours to empty first (it may have taken
+    away read or write permission)."""
+    try:
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+    except PermissionError:
+        handle = os.open(name, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
+        try:
+            os.chmod(f"/proc/self/fd/{handle}", 0o700)
+        finally:
+            os.close(handle)
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+    try:
+        os.fchmod(fd, 0o700)
+    except OSError:
+        pass
+    return fd
+
+
+def remove_tree(root: Path, keep_root: bool = False, keep_top_dirs: bool = False,
+                time_limit: float = 30.0) -> bool:
+    """Delete everything under `root` (and `root` unless keep_root; with keep_top_dirs,
+    the folders directly in it stay, emptied). Returns True when nothing is left.
+
+    Without recursion, with two folders open at a time and no list of names held: each
+    folder is emptied one level deep, its sub-folders moved up into `root` to be emptied
+    in turn, so no nesting (3000 folders, deeper than PATH_MAX) can exhaust the stack, the
+    open files or memory. Files that appear meanwhile are taken on the next pass, until
+    `time_limit`; links are removed, never followed. Run it after the processes that
+    wrote there are gone."""
+    try:
+        top = os.open(root, _DIR_FLAGS)
+    except FileNotFoundError:
+        return True
+    deadline = time.monotonic() + time_limit
+    kept: set[str] = set()  # emptied folders that stay, and entries we cannot remove
+    stuck = False
+    done = False
+    try:
+        while not done and time.monotonic() < deadline:
+            done = True
+            with os.scandir(top) as entries:
+                for entry in entries:
+                    if entry.name in kept:
+                        continue
+                    done = False
+                    keep = keep_top_dirs and not entry.name.startswith(".rm-")
+                    try:
+                        if _remove_one(top, entry.name, keep):
+                            kept.add(entry.name)
+                    except OSError:
+                        kept.add(entry.name)
+                        stuck = True
+                    if time.monotonic() > deadline:
+                        break
+    except OSError:
+        done = False
+    finally:
+        os.close(top)
+    done = done and not stuck
+    if not done or keep_root:
+        return done
+    try:
+        os.rmdir(root)
+    except OSError:
+        return False
+    return True
+
+
+def _remove_one(top: int, name: str, keep: bool) -> bool:
+    """Remove `name` in `top` (a folder: empty it one level, moving its sub-folders up);
+    True when it is a folder that stays (keep), emptied."""
+    try:
+        info = os.stat(name, dir_fd=top, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISDIR(info.st_mode):
+        _unlink(name, top)
+        return False
+    try:
+        fd = _open_dir(name, top)
+    except FileNotFoundError:
+        return False
+    try:
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                try:
+                    is_dir = entry.is_dir(follow_symlinks=False)
+                except OSError:
+                    continue
+                if not is_dir:
+                    _unlink(entry.name, fd)
+                    continue
+                while True:  # a fresh name in top: student code could have taken any name
+                    try:
+                        os.rename(entry.name, f".rm-{next(_moved)}", src_dir_fd=fd,
+                                  dst_dir_fd=top)
+                        break
+                    except OSError as exc:
+                        if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                            break
+    finally:
+        os.close(fd)
+    if keep:
+        return True
+    try:
+        os.rmdir(name, dir_fd=top)
+    except OSError:  # something appeared meanwhile: the next pass takes it
+        pass
+    return False
+
+
+def _unlink(name: str, parent: int) -> None:
+    try:
+        os.unlink(name, dir_fd=parent)
+    except FileNotFoundError:
+        pass
+    except PermissionError:  # the folder's permissions were taken away; ours again
+        os.fchmod(parent, 0o700)
+        os.unlink(name, dir_fd=parent)
+    except OSError:  # e.g. a file that is busy; the folder's removal will say so
+        pass
+
+
+def read_tail(path: Path, limit: int) -> bytes:
+    """The last `limit` bytes of a file student code could have touched. Opened without
+    following a link and without waiting (a lease taken on the file would hold a plain
+    open() for 45 s); anything but a regular file reads as empty."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY
+                     | os.O_CLOEXEC)
+    except OSError:
+        return b""
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return b""
+        return os.pread(fd, limit, max(0, info.st_size - limit))
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
 
 
 def stage(files: dict[str, Path], staging: Path, data_dir: Path | None, limits: Limits) -> Path:

@@ -107,11 +107,21 @@ def _student_traceback(exc: BaseException, submission_dir: str) -> str:
     return text.replace(submission_dir + os.sep, "")[-3000:]
 
 
+def _builtin_base(exc: BaseException) -> str | None:
+    """The nearest builtin Exception class of `exc` (ValueError for a student's
+    `class ShapeError(ValueError)`), so the grader can raise one that tests catch alike."""
+    for cls in type(exc).__mro__:
+        if cls.__module__ == "builtins" and issubclass(cls, Exception):
+            return cls.__name__
+    return None
+
+
 def _error(exc: BaseException, submission_dir: str) -> dict:
     return {
         "ok": False,
         "etype": type(exc).__name__,
         "builtin": type(exc).__module__ == "builtins",
+        "base": _builtin_base(exc),
         "msg": str(exc)[:2000],
         "tb": _student_traceback(exc, submission_dir),
     }

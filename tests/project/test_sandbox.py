@@ -327,13 +327,23 @@ def test_compressed_or_mislabelled_answers_are_refused():
     np.savez_compressed(buf, a0=np.zeros(10**6))
     with pytest.raises(wire.WireError, match="unexpected member"):
         wire.read_message(message(buf.getvalue()))
-    npy = io.BytesIO()
-    np.save(npy, np.zeros(4))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:  # a header promising far more data than there is
-        zf.writestr("a0.npy", npy.getvalue().replace(b"(4,)", b"(99999999,)"))
-    with pytest.raises(wire.WireError, match="does not match its header"):
-        wire.read_message(message(buf.getvalue()))
+    refused = "not a header np.save writes|dtype"
+    for descr, shape, message_part in [
+        ("<f8", (999_999,), "does not match its header"),  # promises more than there is
+        ("|V0", (10**18,), refused),  # zero-sized items: any shape matches 0 bytes
+        ([("a", "<f8")], (4,), refused),  # structured
+        ("|O", (4,), refused),  # Python objects
+        ("<M8[s]", (4,), refused),  # dates
+    ]:
+        npy = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            npy, {"descr": descr, "fortran_order": False, "shape": shape})
+        npy.write(bytes(32))
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("a0.npy", npy.getvalue())
+        with pytest.raises(wire.WireError, match=message_part):
+            wire.read_message(message(buf.getvalue()))
 
 
 def test_references_to_arguments_cannot_index_into_arrays():
