@@ -216,6 +216,13 @@ def collect(submission: Path, dest: Path) -> tuple[dict[str, Path], list[str]]:
     dest.mkdir(parents=True, exist_ok=True)
     if submission.is_dir():
         files = from_folder(submission, dest, notes)
+        zips = sorted(z for z in list(submission.glob("*.zip")) + list(submission.glob("*/*.zip"))
+                      if z.is_file() and not z.is_symlink() and not _skipped(
+                          z.relative_to(submission).parts[:-1]))
+        if not files and len(zips) == 1:
+            # An uploaded zip that was not unpacked (e.g. a folder holding hw3.zip).
+            files = from_zip(zips[0], dest, notes)
+            notes.append(f"graded the files inside {zips[0].relative_to(submission)}")
     elif submission.is_file() and submission.suffix.lower() == ".zip":
         files = from_zip(submission, dest, notes)
     elif submission.exists():

@@ -186,3 +186,13 @@ def test_of_two_copies_at_one_depth_the_more_complete_then_the_newer_is_graded(t
     files, notes = collect(sub, tmp_path / "out2")
     assert "return 2" in files[EX1].read_text()
     assert any("because it is the newest" in n for n in notes)
+
+
+def test_a_folder_holding_one_zip_is_graded_from_the_zip(tmp_path):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    with zipfile.ZipFile(sub / "hw3.zip", "w") as zf:
+        zf.writestr(f"hw3/{EX1}", "x = 1\n")
+    files, notes = collect(sub, tmp_path / "out")
+    assert files[EX1].read_text() == "x = 1\n"
+    assert any("graded the files inside hw3.zip" in n for n in notes)

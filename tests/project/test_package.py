@@ -1,0 +1,197 @@
+"""What leaves the repository: the student release (nothing of the reference or the hidden
+tests in it, and `make check` works inside it) and the Gradescope zip (run exactly as
+Gradescope runs it, minus setup.sh)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder.package import build_autograder, build_release, scan_release
+from tests.public.harness import EXERCISES
+
+REPO = Path(__file__).resolve().parents[2]
+EX1 = EXERCISES["ex01"]
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    return build_release(tmp_path_factory.mktemp("rel") / "student")
+
+
+def test_the_release_holds_what_students_need_and_nothing_else(release):
+    files = {p.relative_to(release).as_posix() for p in release.rglob("*") if p.is_file()}
+    assert {"Makefile", "README.md", "requirements.txt", f"assignments/{EX1}",
+            "tests/public/harness.py", "guides/rnn_guide.md"} <= files
+    assert not [f for f in files if f.startswith(("solutions", "tests/hidden", "tests/project",
+                                                  "autograder", "tests/fixtures"))]
+    assert release.with_suffix(".zip").is_file()
+    assert scan_release(release) == []
+
+
+def _plant(release: Path, tmp_path: Path, rel: str, text: str) -> list[str]:
+    copy = tmp_path / "planted"
+    shutil.copytree(release, copy)
+    with open(copy / rel, "a", encoding="utf-8") as fh:
+        fh.write(text)
+    return scan_release(copy)
+
+
+def test_a_renamed_solution_function_in_a_public_test_is_found(release, tmp_path):
+    planted = '''
+
+def _helper(grad_h, stored):
+    """Looks innocent."""
+    first_x, first_h, w_in, w_rec, _ = stored[0]
+    n, d = first_x.shape
+    steps, width = len(stored), first_h.shape[1]
+    check_shape("dh", grad_h, (n, steps, width), "(N, T, H)")
+    grad_h = np.asarray(grad_h, dtype=np.float64)
+    out_x = np.empty((n, steps, d), dtype=np.float64)
+    g1, g2, g3 = np.zeros_like(w_in), np.zeros_like(w_rec), np.zeros(width)
+    carry = np.zeros((n, width))
+    for k in reversed(range(steps)):
+        a, carry, b, c, e = rnn_step_backward(grad_h[:, k] + carry, stored[k])
+        out_x[:, k] = a
+        g1 += b
+        g2 += c
+        g3 += e
+    return out_x, carry, g1, g2, g3
+'''
+    findings = _plant(release, tmp_path, "tests/public/test_ex01_basic_rnn.py", planted)
+    assert any("holds the solution of ex_01_basic_rnn.py:rnn_backward" in f for f in findings)
+
+
+@pytest.mark.parametrize("text, what", [
+    ("# BEGIN SOLUTION\n", "marker"),
+    ("# see test_ex01_hidden_train_echo_trains\n", "names the hidden test"),
+    ("    scale = max_norm / total_norm if total_norm > max_norm else 1.0\n",
+     "a line of solutions/"),
+])
+def test_markers_hidden_names_and_reference_lines_are_found(release, tmp_path, text, what):
+    findings = _plant(release, tmp_path, f"assignments/{EX1}", "\n" + text)
+    assert any(what in f for f in findings), findings
+
+
+def test_make_check_works_inside_the_release(release):
+    venv = REPO / ".venv"
+    if not (venv / "bin" / "python").exists():
+        pytest.skip("no .venv to reuse (make test creates it)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "IMPL"))}
+    base = ["make", "-s", "check", f"VENV={venv}"]
+    proc = subprocess.run(base, cwd=release, capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert "Total: 0/" in proc.stdout and "not implemented yet" in proc.stdout
+    proc = subprocess.run(base + [f"IMPL={REPO / 'solutions'}"], cwd=release,
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+# ---------------------------------------------------------------------------------------
+# The Gradescope zip
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def autograder_zip(tmp_path_factory):
+    return build_autograder(tmp_path_factory.mktemp("ag") / "autograder.zip")
+
+
+def test_the_zip_has_gradescopes_layout_and_no_project_tests(autograder_zip):
+    with zipfile.ZipFile(autograder_zip) as zf:
+        names = set(zf.namelist())
+        modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
+    assert {"setup.sh", "run_autograder", "requirements.txt", "autograder/grade.py",
+            f"solutions/{EX1}", "tests/public/harness.py"} <= names
+    assert modes["run_autograder"] & 0o100 and modes["setup.sh"] & 0o100
+    assert not [n for n in names if n.startswith(("tests/project", "tests/fixtures"))]
+
+
+def _run_like_gradescope(autograder_zip, root: Path, files: dict[str, str] | Path,
+                         user: str | None = None) -> dict:
+    """Unzip into ROOT/source, put the submission in ROOT/submission, run run_autograder."""
+    if root.exists():
+        shutil.rmtree(root)
+    with zipfile.ZipFile(autograder_zip) as zf:
+        zf.extractall(root / "source")
+    for name in ("run_autograder", "setup.sh"):
+        os.chmod(root / "source" / name, 0o755)
+    (root / "submission").mkdir(parents=True)
+    if isinstance(files, Path):
+        shutil.copy(files, root / "submission" / files.name)
+    else:
+        for name, text in files.items():
+            (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / "submission" / name).write_text(text)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMPL", "AUTOGRADER"))}
+    env.update(AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable)
+    if user:
+        env["AUTOGRADER_STUDENT_USER"] = user
+        os.chmod(root, 0o755)
+    proc = subprocess.run([str(root / "source" / "run_autograder")], env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+def _valid(res: dict) -> None:
+    assert isinstance(res["score"], (int, float)) and res["tests"]
+    for t in res["tests"]:
+        assert {"name", "score", "max_score", "status", "visibility", "output"} <= set(t)
+        assert t["name"][:4] in EXERCISES
+
+
+def _solutions() -> dict[str, str]:
+    return {p.name: p.read_text() for p in (REPO / "solutions").glob("ex_*.py")}
+
+
+def test_the_reference_scores_the_full_total_twice_alike(autograder_zip, tmp_path):
+    user = "nobody" if os.geteuid() == 0 else None  # CI runs as root: test the drop
+    first = _run_like_gradescope(autograder_zip, tmp_path / "a", _solutions(), user)
+    _valid(first)
+    total = sum(t["max_score"] for t in first["tests"])
+    failed = [(t["name"], t["output"][:200]) for t in first["tests"] if t["status"] != "passed"]
+    assert not failed and first["score"] == total
+    second = _run_like_gradescope(autograder_zip, tmp_path / "b", _solutions(), user)
+    assert [t["score"] for t in first["tests"]] == [t["score"] for t in second["tests"]]
+
+
+def test_skeleton_zero_half_done_between_and_a_zipped_folder_is_found(autograder_zip,
+                                                                      tmp_path):
+    skeleton = {p.name: p.read_text() for p in (REPO / "assignments").glob("ex_*.py")}
+    res = _run_like_gradescope(autograder_zip, tmp_path / "s", skeleton)
+    _valid(res)
+    assert res["score"] == 0
+    half = dict(skeleton, **{EX1: (REPO / "solutions" / EX1).read_text()})
+    archive = tmp_path / "submission.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name, text in half.items():
+            zf.writestr(f"my_homework/{name}", text)
+    for label, submission in (("unzipped", None), ("zip", archive)):
+        root = tmp_path / label
+        if submission is None:  # Gradescope unpacks an uploaded zip into submission/
+            submission = {f"my_homework/{name}": text for name, text in half.items()}
+        res = _run_like_gradescope(autograder_zip, root, submission)
+        _valid(res)
+        ex01 = sum(t["score"] for t in res["tests"] if t["name"].startswith("ex01"))
+        assert ex01 == 30 and 0 < res["score"] < sum(t["max_score"] for t in res["tests"])
+
+
+def test_a_grader_that_dies_leaves_a_fail_closed_result(autograder_zip, tmp_path):
+    root = tmp_path / "dead"
+    with zipfile.ZipFile(autograder_zip) as zf:
+        zf.extractall(root / "source")
+    os.chmod(root / "source" / "run_autograder", 0o755)
+    (root / "submission").mkdir()
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON="/bin/false")
+    subprocess.run([str(root / "source" / "run_autograder")], env=env, capture_output=True,
+                   timeout=60)
+    res = json.loads((root / "results" / "results.json").read_text())
+    assert res["score"] == 0 and "grader error" in res["output"]
