@@ -17,6 +17,7 @@ import importlib.util
 import os
 import sys
 import traceback
+import types
 
 import figures  # tests/public/figures.py: Figures become plain data
 import numpy as np
@@ -127,13 +128,26 @@ def _error(exc: BaseException, submission_dir: str) -> dict:
     }
 
 
+def _returns(value):
+    """A function of no arguments that returns `value`."""
+    def get():
+        return value
+    return get
+
+
 def _call(header, arrays, module, submission_dir):
     args = wire.decode(header["args"], arrays, _resolve)
     kwargs = wire.decode(header["kwargs"], arrays, _resolve)
     root = [list(args), kwargs]
     snap = _snapshot(root)
     func = _callee(header, arrays)
-    func = getattr(module, header["func"], None) if func is None else func
+    if func is None:
+        func = getattr(module, header["func"], None)
+        if isinstance(func, types.ModuleType) and not root[0] and not root[1]:
+            # A module the student's file imports (Exercise 4's `torch`), asked for with no
+            # arguments: it comes back as a handle, so tests make tensors, optimizers and
+            # loaders here, where the student's code runs, and read back plain arrays.
+            func = _returns(func)
     if not callable(func):
         raise AttributeError(f"{module.__name__}.py defines no function '{header['func']}'")
     result = func(*root[0], **root[1])

@@ -214,6 +214,89 @@ MISCONCEPTIONS: dict[str, tuple[str, str]] = {
         "The window keeps its length: the newest prediction goes in, the oldest value "
         "goes out.",
         "Forecasting further ahead"),
+    # ex04: nn.RNN and Exercise 1's RNN
+    "batch-first": (
+        "nn.RNN reads the first axis as time unless batch_first=True; only then are x and "
+        "the outputs (N, T, features).",
+        "nn.RNN in its own notation"),
+    "h0-layout": (
+        "h0 and h_n are (num_layers, N, H) even with batch_first=True: batch_first changes "
+        "the layout of x and of the outputs only.",
+        "nn.RNN in its own notation"),
+    "torch-weight-layout": (
+        "PyTorch's weights act on column vectors from the left, Exercise 1's on row vectors "
+        "from the right: write both formulas for one example to see how one weight becomes "
+        "the other (a square weight loads without an error either way).",
+        "nn.RNN in its own notation"),
+    "torch-two-biases": (
+        "nn.RNN adds two biases, b_ih and b_hh, where Exercise 1 adds one b: together they "
+        "must make b, and a gradient of b is counted once.",
+        "nn.RNN in its own notation"),
+    "torch-default-float32": (
+        "PyTorch makes float32 parameters by default; agreement with NumPy to float64 "
+        "precision needs the whole model in float64.",
+        "nn.RNN in its own notation"),
+    "ce-class-axis": (
+        "PyTorch's cross-entropy wants the classes on axis 1: scores (N*T, V) with targets "
+        "(N*T,), and it averages over every position.",
+        "nn.RNN in its own notation"),
+    # ex04: data
+    "dataset-protocol": (
+        "A map-style Dataset answers len(ds) and ds[i], one example (x_i, y_i), from a copy "
+        "of the data it was given.",
+        "Datasets, loaders and devices"),
+    "shuffle-generator": (
+        "A loader shuffles with the generator it is given; seeded, it repeats the same epochs "
+        "without touching torch's global generator.",
+        "Datasets, loaders and devices"),
+    "stream-continuity": (
+        "For a carried state to mean anything, row b of every batch continues row b of the "
+        "batch before it: the loader hands out chunks of parallel streams in order.",
+        "Truncated BPTT in PyTorch"),
+    # ex04: training and evaluation loops
+    "dtype-cast": (
+        "A batch must match the model: floating inputs and targets take the model's dtype "
+        "and device; class indices stay integers.",
+        "A training epoch"),
+    "zero-grad": (
+        "backward() adds into .grad; without zero_grad() each step also applies the "
+        "gradients of every earlier batch.",
+        "A training epoch"),
+    "optimizer-step": (
+        "backward() only computes gradients; the parameters change when optimizer.step() "
+        "applies them.",
+        "A training epoch"),
+    "loss-batch-weighting": (
+        "An epoch's mean loss weighs each batch's mean by its number of examples: a smaller "
+        "last batch counts for less.",
+        "A training epoch"),
+    "clip-placement": (
+        "clip_grad_norm_ rescales the gradients backward() has just computed, so it comes "
+        "after backward() and before step().",
+        "A training epoch"),
+    "eval-mode": (
+        "model.train() and model.eval() switch layers such as dropout on and off: train "
+        "for training steps, eval for measuring.",
+        "Evaluation"),
+    "no-grad-eval": (
+        "Evaluation needs no gradients: under torch.no_grad() autograd records nothing and "
+        "keeps no tensors for a backward pass.",
+        "Evaluation"),
+    # ex04: truncated BPTT
+    "tbptt-detach": (
+        "A state carried to the next batch is detached first: the values go on, the graph "
+        "of the batch it came from does not.",
+        "Truncated BPTT in PyTorch"),
+    "tbptt-carry": (
+        "Stateful training runs each batch from the h_n of the batch before it, and each "
+        "epoch from a zero state.",
+        "Truncated BPTT in PyTorch"),
+    # ex04: the character model
+    "embedding-indices": (
+        "nn.Embedding takes integer indices (N, T) and gives their rows of a learned table, "
+        "(N, T, embed_dim): what a one-hot vector times a weight matrix gives, without the "
+        "one-hot.",
+        "A harder task: a two-layer character model"),
 }
 
 _TAG = re.compile(r"\[misconception: ([a-z0-9-]+)\]")
