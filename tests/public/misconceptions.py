@@ -214,6 +214,87 @@ MISCONCEPTIONS: dict[str, tuple[str, str]] = {
         "The window keeps its length: the newest prediction goes in, the oldest value "
         "goes out.",
         "Forecasting further ahead"),
+    # ex03: text as integers and batches of streams
+    "vocab-sorted": (
+        "Character ids follow sorted(set(text)), so the same text always gets the same ids "
+        "and a trained model decodes the same way in every run.",
+        "Characters as integers"),
+    "targets-shift": (
+        "A language model predicts the next character: each target is the character right "
+        "after its input, the same slice of text one position to the right.",
+        "Batches of parallel streams"),
+    "batch-count": (
+        "A text of L characters gives K = (L - 1) // (B * seq_len) chunks: as many as fit "
+        "while every input still has the character after it.",
+        "Batches of parallel streams"),
+    "batch-stream-layout": (
+        "A batch holds B parallel streams, disjoint pieces of the text: row k*B + b of chunk "
+        "k continues row (k-1)*B + b, which is what a carried hidden state needs.",
+        "Batches of parallel streams"),
+    # ex03: the model, truncated BPTT
+    "char-inputs-targets": (
+        "The model reads the one-hot inputs and is scored on the targets, the characters "
+        "that follow them.",
+        "The model and its loss"),
+    "char-uses-exercise1": (
+        "The character model is Exercise 1's RNN with one-hot inputs: a bug there shows up "
+        "in every test that runs the model.",
+        "The model and its loss"),
+    "hidden-carry": (
+        "Truncated BPTT cuts the gradient at a chunk boundary but not the state: each chunk "
+        "starts from the h_last of the chunk before it, the same streams of text.",
+        "Truncated BPTT"),
+    "hidden-reset-epoch": (
+        "Each epoch starts again at the beginning of every stream, so the state starts from "
+        "zeros: there is nothing before it to remember.",
+        "Truncated BPTT"),
+    # ex03: measuring a model
+    "perplexity-exp": (
+        "Perplexity is exp(mean loss) with the loss in nats: the number of equally likely "
+        "characters the model is as unsure as.",
+        "Perplexity and the unigram baseline"),
+    "unigram-baseline": (
+        "The unigram baseline predicts every character with its (smoothed) frequency in the "
+        "training text, ignoring context.",
+        "Perplexity and the unigram baseline"),
+    # ex03: temperature and sampling
+    "temperature-before-softmax": (
+        "The temperature divides the logits before the softmax: softmax(logits / T).",
+        "Temperature"),
+    "temperature-positive": (
+        "A temperature must be a number > 0: dividing by 0 or flipping the sign of the "
+        "logits means nothing, so refuse it with a ValueError.",
+        "Temperature"),
+    "probs-normalised": (
+        "A distribution sums to 1: after changing probabilities, normalise them again.",
+        "Temperature"),
+    "entropy-log-probs": (
+        "Entropy is -sum(p * log p) in nats, computed from log-probabilities so that "
+        "probabilities that underflow to 0 count 0, not nan.",
+        "Temperature"),
+    "next-char-step": (
+        "One step reads the character into the state and predicts the next one from the "
+        "new state h_next, not the old one.",
+        "Sampling"),
+    "sample-feed-back": (
+        "A generated character is the input of the next step: the model continues its own "
+        "text.",
+        "Sampling"),
+    "sample-carry-state": (
+        "While sampling, the hidden state flows from step to step, as in the forward pass.",
+        "Sampling"),
+    "sample-seed-excluded": (
+        "sample returns the n characters it drew; the seed it started from is not one of "
+        "them.",
+        "Sampling"),
+    "sample-rng": (
+        "Every draw comes from the rng argument, never from np.random's global generator, so "
+        "the same seed gives the same text.",
+        "Sampling"),
+    "sample-follows-probs": (
+        "Each character is drawn at random with the probabilities next_char_probs gives, "
+        "not chosen as the most likely one.",
+        "Sampling"),
     # ex04: nn.RNN and Exercise 1's RNN
     "batch-first": (
         "nn.RNN reads the first axis as time unless batch_first=True; only then are x and "

@@ -1,0 +1,41 @@
+"""Every realistic Exercise 3 bug (tests/project/mutants_ex03.py) loses points, with a
+reason that names its misconception."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.project.mutants_ex03 import EXPECTED_IDS, MUTANTS, ex03_tests, grade_mutants, mutate
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    return grade_mutants(tmp_path_factory.mktemp("mutants_ex03"), jobs=2)
+
+
+def test_every_mutant_applies_to_the_current_reference():
+    for name in MUTANTS:
+        assert mutate(name)
+    assert set(EXPECTED_IDS) == set(MUTANTS)
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_mutant_loses_points_with_a_reason(graded, name):
+    tests = ex03_tests(graded[name])
+    assert sum(t["score"] for t in tests) < sum(t["max_score"] for t in tests) == 25, \
+        f"{name} ({MUTANTS[name][0]}) got full marks"
+    failed = [t for t in tests if t["status"] == "failed"]
+    assert all(t["score"] == 0 and t["output"].strip() for t in failed)
+
+
+def test_public_tests_alone_catch_at_least_ten_mutants(graded):
+    caught = [n for n, r in graded.items()
+              if any(t["status"] == "failed" and t["visibility"] == "visible"
+                     for t in ex03_tests(r))]
+    assert len(caught) >= 10, caught
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_IDS))
+def test_mutant_diagnosis_names_its_misconception(graded, name):
+    tags = {tag for t in ex03_tests(graded[name]) if t["status"] == "failed" for tag in t["tags"]}
+    assert EXPECTED_IDS[name] in tags, f"{name}: failed tests carry {sorted(tags)}"
