@@ -21,6 +21,7 @@ help:
 	@echo "make assignments [SCAFFOLD=concept|full]  regenerate assignments/ from solutions/"
 	@echo "make test                        everything the project checks (CI)"
 	@echo "make bench                       timings and peak memory of check and grade"
+	@echo "make otter [SUBMISSION=path]     otter-grader assignment in dist/otter/; with SUBMISSION: otter vs ours"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +54,26 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(PY) -m autograder assignments --check
 	IMPL=solutions $(PY) -m pytest tests -q -p no:cacheprovider
+
+# The otter-grader route (README, "otter-grader"): otter and a Jupyter kernel live in
+# .venv-otter, apart from .venv and from anything students install.
+OTTER_VENV := .venv-otter
+OTTER_STAMP := $(OTTER_VENV)/.installed
+
+$(OTTER_STAMP): requirements-otter.txt requirements.txt
+	@test -x $(OTTER_VENV)/bin/python || $(PYTHON) -m venv $(OTTER_VENV)
+	$(OTTER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	    "$$(grep -E '^torch==' requirements.txt)"
+	$(OTTER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	    -r requirements-otter.txt
+	@touch $(OTTER_STAMP)
+
+.PHONY: otter otter-setup
+otter-setup: $(OTTER_STAMP)
+
+otter: $(STAMP) $(OTTER_STAMP)
+	$(PY) -m autograder.otter_build --otter $(OTTER_VENV)/bin/otter \
+	    $(if $(SUBMISSION),--compare "$(SUBMISSION)" --out "$(OUT)/otter")
 
 bench: $(STAMP)
 	$(PY) -m autograder.bench
