@@ -43,6 +43,10 @@ def main(argv=None) -> int:
     p.add_argument("folder", type=_existing, metavar="DIR")
     p.add_argument("--out", type=Path, required=True, metavar="OUTDIR")
     p.add_argument("--jobs", type=_positive_int, default=1)
+    p.add_argument("--allow-same-user", action="store_true",
+                   help="grade even where student code can only run as the grader's own "
+                        "user (no sandbox, no student user): it could read and change the "
+                        "grader's files and the other submissions")
 
     p = sub.add_parser("assignments", help="generate assignments/ from solutions/")
     p.add_argument("--check", action="store_true",
@@ -54,15 +58,26 @@ def main(argv=None) -> int:
 
     args = parser.parse_args(argv)
 
+    if args.command in ("grade", "grade-all"):
+        from autograder.sandbox.isolation import make_undumpable
+
+        # Same-uid student code cannot then read this process's memory or open its pipes.
+        make_undumpable()
+
     if args.command == "grade":
         from autograder.grade import failed_results, format_table, grade, write_json
 
+        # What Gradescope finds if this process is killed before the end (results.json
+        # missing shows students only "the autograder failed to execute correctly").
+        write_json(failed_results("grading did not finish (the grader was stopped)"),
+                   args.out)
         try:
             results = grade(args.submission, args.out, args.log)
         except Exception as exc:
             write_json(failed_results(f"{type(exc).__name__}: {exc}"), args.out)
             raise
         if not args.quiet:
+            print(_isolation_line(results.get("extra_data", {}).get("isolation", {})))
             print(format_table(results, f"Submission: {args.submission}"))
             print(f"results: {args.out}")
         return 0
@@ -71,7 +86,17 @@ def main(argv=None) -> int:
         if not args.folder.is_dir():
             parser.error(f"DIR {args.folder} is not a folder")
         from autograder.grade import grade_all
+        from autograder.sandbox.client import Limits
 
+        level = Limits().isolation()
+        print(level.summary())
+        if level.name == "same-user" and not args.allow_same_user:
+            print("error: refusing to grade a batch at the same-user level: each submission "
+                  "could read the others and change the grader's files. Install bubblewrap "
+                  "(make setup) or, as root, set AUTOGRADER_STUDENT_USER; or pass "
+                  "--allow-same-user (make grade ALLOW_SAME_USER=1) for trusted code.",
+                  file=sys.stderr)
+            return 2
         args.out.mkdir(parents=True, exist_ok=True)
         graded = grade_all(args.folder, args.out, args.jobs)
         for name, res in graded:
@@ -96,6 +121,13 @@ def main(argv=None) -> int:
             return 1
         return 0
     return 2
+
+
+def _isolation_line(info: dict) -> str:
+    text = f"isolation: {info.get('level', '?')} ({info.get('detail', '')})"
+    if info.get("not_available"):
+        text += "; not available: " + "; ".join(info["not_available"])
+    return text
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.grade import _in_repo
 from tests.public.harness import EXERCISES
 from tests.public.misconceptions import MISCONCEPTIONS, ids_in
 
@@ -158,7 +159,7 @@ def _grade_one(sub: Submission, out_dir: Path, fresh: bool) -> tuple[dict | None
             pass
     target.mkdir(parents=True, exist_ok=True)
     source = _materialise(sub, target / "received")
-    cmd = [sys.executable, "-m", "autograder", "grade", str(source), "--out",
+    cmd = [_in_repo(sys.executable), "-m", "autograder", "grade", str(source), "--out",
            str(results_path), "--quiet", "--log", str(target / "grader.log")]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     if source != sub.path:
@@ -201,7 +202,7 @@ def grade_class(folder: Path, out_dir: Path, jobs: int = 1, fresh: bool = False,
     subs = discover(folder, notes)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    if jobs > 1 and Limits().ids() is not None:
+    if jobs > 1 and Limits().isolation().name == "user":
         # One student user is shared by all jobs; clearing its leftover processes after
         # one submission would kill another's.
         print("note: grading one submission at a time (AUTOGRADER_STUDENT_USER is set)",

@@ -25,6 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from autograder.records import complete_lines, key_env, verified
 from autograder.sandbox.client import Limits, remove_tree, stage
 from autograder.submission import BadSubmission, collect
 from tests.public.harness import EXERCISES
@@ -84,17 +85,25 @@ def run_tests(staging: Path, timeout: float = RUN_TIMEOUT_S,
         text, log, note = _run_exercise(files, staging, limit, limits)
         if '"rubric"' not in text:  # cut short before it listed its tests: list them now
             text += _collect_rubric(files)
-        records.append(text)
+        records.append(complete_lines(text))
         logs.append(f"===== {exid}\n{log}")
         if note:
             notes.append(f"{exid}: {note}; its tests that had not run score 0")
     return "".join(records), "\n".join(logs), notes
 
 
+def _in_repo(path) -> str:
+    """`path` relative to REPO when inside it. The trusted processes run in REPO and
+    name it on no command line: /proc/PID/cmdline is readable by every user."""
+    path = os.path.abspath(path)
+    return os.path.relpath(path, REPO) if path.startswith(str(REPO) + os.sep) else path
+
+
 def _pytest(files: list[Path], *options: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", *map(str, files), "-c", str(REPO / "pyproject.toml"),
-            "-p", "autograder.pytest_plugin", "-o", "addopts=", "-p", "no:cacheprovider", "-q",
-            "--tb=no", "--assert=plain", "--no-header", *options]
+    return [_in_repo(sys.executable), "-m", "pytest", *map(_in_repo, files),
+            "-c", "pyproject.toml", "-p", "autograder.pytest_plugin", "-o", "addopts=",
+            "-p", "no:cacheprovider", "-q", "--tb=no", "--assert=plain", "--no-header",
+            *options]
 
 
 def _run_exercise(files: list[Path], staging: Path, limit: float,
@@ -103,9 +112,13 @@ def _run_exercise(files: list[Path], staging: Path, limit: float,
     read_fd, write_fd = os.pipe()
     budget = max(1.0, min(limits.budget_s, limit - STUDENT_SHARE_S))
     cmd = _pytest(files, "--staging", str(staging), "--outcomes", f"/dev/fd/{write_fd}",
-                  "--budget", f"{budget:g}", f"--timeout={min(TEST_TIMEOUT_S, limit):.0f}")
+                  "--budget", f"{budget:g}", f"--timeout={min(TEST_TIMEOUT_S, limit):.0f}",
+                  "--isolation", limits.isolation().name,
+                  # pytest's own temp folders in the grader's: not /tmp/pytest-of-USER,
+                  # which student code could create first.
+                  "--basetemp", str(staging.parent / "pytest"))
     env = {k: v for k, v in os.environ.items() if k != "IMPL"}
-    env.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
+    env.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", **key_env())
     keep = _children()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, pass_fds=(write_fd,))
@@ -144,7 +157,8 @@ def _collect_rubric(files: list[Path]) -> str:
     reader.start()
     try:
         subprocess.run(_pytest(files, "--collect-only", "--outcomes", f"/dev/fd/{write_fd}"),
-                       cwd=REPO, capture_output=True, pass_fds=(write_fd,), timeout=120)
+                       cwd=REPO, capture_output=True, pass_fds=(write_fd,), timeout=120,
+                       env=dict(os.environ, **key_env()))
     except subprocess.TimeoutExpired:
         pass
     finally:
@@ -227,12 +241,10 @@ def reap_strays(keep: set[int], time_limit: float = 10.0) -> int:
 
 
 def read_outcomes(text: str) -> tuple[list[dict], dict[str, dict]]:
+    """(rubric, outcome per test) from the grading pytest's signed records; a record
+    that is not the grader's own raises records.ForgedRecord (the run fails closed)."""
     rubric, outcomes = [], {}
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:  # a line cut short by a killed run
-            continue
+    for record in verified(text):
         if "rubric" in record:
             rubric.append(record["rubric"])
         elif outcomes.get(record["nodeid"], {}).get("status") != "failed":
@@ -297,8 +309,9 @@ def exercise_totals(tests) -> dict[str, tuple[float, float]]:
 def grade(submission: Path, out: Path | None = None, log: Path | None = None) -> dict:
     """Grade one submission; writes results.json to `out` when given and returns it."""
     start = time.monotonic()
-    tmp = Path(tempfile.mkdtemp(prefix="rnn-grade-"))
     limits = Limits()
+    level = limits.isolation()  # tried now; raises if the level asked for is not here
+    tmp = Path(tempfile.mkdtemp(prefix="rnn-grade-"))
     was_subreaper = set_subreaper(True)
     keep = _children()
     try:
@@ -306,8 +319,7 @@ def grade(submission: Path, out: Path | None = None, log: Path | None = None) ->
             files, notes = collect(Path(submission), tmp / "received")
         except BadSubmission as exc:
             files, notes = {}, [str(exc)]
-        if limits.ids() is not None:
-            limits.check_user()
+        if level.name == "user":
             limits.kill_leftovers()
             # The student user may pass through to staging/, but not list or write here.
             os.chmod(tmp, 0o711)
@@ -333,6 +345,8 @@ def grade(submission: Path, out: Path | None = None, log: Path | None = None) ->
     notes = [n for n in notes if "not in the submission" not in n
              or n.split(":")[0] in graded_files]
     results = build_results(rubric, recorded, notes, time.monotonic() - start)
+    # For the instructor (Gradescope shows extra_data to no student): how student code ran.
+    results["extra_data"] = {"isolation": level.as_dict()}
     if out is not None:
         write_json(results, out)
     return results
@@ -394,8 +408,8 @@ def submissions_in(folder: Path) -> list[Path]:
 
 def _grade_in_subprocess(submission: Path, out_dir: Path) -> dict:
     out = out_dir / "results.json"
-    cmd = [sys.executable, "-m", "autograder", "grade", str(submission), "--out", str(out),
-           "--quiet", "--log", str(out_dir / "grader.log")]
+    cmd = [_in_repo(sys.executable), "-m", "autograder", "grade", str(submission),
+           "--out", str(out), "--quiet", "--log", str(out_dir / "grader.log")]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     if proc.returncode != 0 or not out.exists():
         raise RuntimeError(proc.stderr[-2000:] or proc.stdout[-2000:])
@@ -403,7 +417,7 @@ def _grade_in_subprocess(submission: Path, out_dir: Path) -> dict:
 
 
 def grade_all(folder: Path, out_dir: Path, jobs: int = 1) -> list[tuple[str, dict | None]]:
-    if jobs > 1 and Limits().ids() is not None:
+    if jobs > 1 and Limits().isolation().name == "user":
         # One student user is shared by all jobs; clearing its leftover processes after
         # one submission would kill another's.
         print("note: grading one submission at a time (AUTOGRADER_STUDENT_USER is set)",

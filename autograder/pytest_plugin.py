@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from autograder import records
 from autograder.grade import printable
+from autograder.sandbox import isolation
 from autograder.sandbox.client import Limits, RemoteLoader
 from tests.public.harness import rubric_entry
 
@@ -30,17 +32,25 @@ def pytest_addoption(parser):
     group.addoption("--outcomes", help="JSON-lines file the rubric and outcomes go to")
     group.addoption("--budget", type=float,
                     help="seconds that all calls into one student file may take together")
+    group.addoption("--isolation", choices=isolation.LEVELS,
+                    help="the level the grader detected (default: detect again)")
 
 
 def pytest_configure(config):
+    key = records.take_key()
     staging = config.getoption("--staging")
+    if staging or key:
+        # Before any student process exists: same-uid code cannot then open this
+        # process's outcome pipe through /proc/PID/fd, nor read its memory.
+        isolation.make_undumpable()
     if staging:
         budget = config.getoption("--budget")
-        limits = Limits() if budget is None else Limits(budget_s=budget)
+        limits = Limits(level=config.getoption("--isolation"),
+                        **({} if budget is None else {"budget_s": budget}))
         config.student_loader = RemoteLoader(Path(staging), limits)
     path = config.getoption("--outcomes")
     if path:
-        config.pluginmanager.register(Recorder(path), "autograder-recorder")
+        config.pluginmanager.register(Recorder(path, key), "autograder-recorder")
 
 
 def pytest_unconfigure(config):
@@ -66,13 +76,16 @@ def _message(excinfo) -> str:
 
 class Recorder:
     """Writes {"rubric": entry} per collected test, then {"nodeid", "status", "output"}
-    per test phase that decides the outcome."""
+    per test phase that decides the outcome; signed when the grader gave a key
+    (records.py), plain JSON lines otherwise (`make check`)."""
 
-    def __init__(self, path):
+    def __init__(self, path, key: bytes | None = None):
         self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed at unconfigure
+        self.key = key
 
     def _emit(self, record: dict):
-        self.file.write(json.dumps(record) + "\n")
+        self.file.write(records.sign(self.key, record) if self.key else
+                        json.dumps(record) + "\n")
         self.file.flush()
 
     def pytest_collection_modifyitems(self, items):

@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograder.sandbox import wire
+from autograder.sandbox import isolation, wire
 from tests.public import predictors
 from tests.public.harness import EXERCISES, SubmissionError
 
@@ -90,16 +90,15 @@ def _become(ids: tuple[int, int]) -> None:
 
 
 class Limits:
-    """Resources of one student process, and the user it runs as.
+    """Resources of one student process, how it is isolated and the user it runs as.
 
-    A grader running as root with AUTOGRADER_STUDENT_USER set (as a Gradescope
-    run_autograder should) starts student code as that unprivileged user, who then
-    cannot read solutions or hidden tests kept private to root. Elsewhere student code
-    runs as the grader's own user, still in its own process with these limits.
+    `level` (see isolation.py): "sandbox" (bubblewrap), "user" (a root grader runs
+    student code as AUTOGRADER_STUDENT_USER) or "same-user"; None: the strongest this
+    machine allows, detected on first use.
     """
 
     def __init__(self, memory_mb=3072, cpu_s=600, file_mb=64, scratch_mb=256, user=None,
-                 budget_s=100.0, scratch_entries=10_000, scratch_depth=32):
+                 budget_s=100.0, scratch_entries=10_000, scratch_depth=32, level=None):
         self.memory_mb, self.cpu_s, self.file_mb = memory_mb, cpu_s, file_mb
         # What student code may leave in its folders: bytes, entries, folder depth. The
         # check after each call stops at the first two, so its cost is bounded too.
@@ -108,47 +107,70 @@ class Limits:
         # Wall seconds that all calls into one file may take together (see grade.py).
         self.budget_s = budget_s
         self.user = user if user is not None else os.environ.get("AUTOGRADER_STUDENT_USER")
+        self.level = level
+        self._isolation = None
+
+    def isolation(self) -> isolation.Level:
+        """The level student processes run at: the one given, else the strongest this
+        machine allows (tried once per process, see isolation.detect)."""
+        if self._isolation is None:
+            self._isolation = (isolation.detect(self.user) if self.level is None else
+                               isolation.Level(self.level, "chosen by the grader"))
+            self.level = self._isolation.name
+        return self._isolation
 
     def ids(self):
-        if os.geteuid() != 0 or not self.user:
-            return None
-        import pwd
-
-        entry = pwd.getpwnam(self.user)
-        return entry.pw_uid, entry.pw_gid
+        """(uid, gid) student code runs as, when that is not the grader's own user."""
+        level = self.isolation().name
+        if level == "sandbox":
+            return isolation.sandbox_ids(self.user)
+        if level == "user":
+            return isolation.student_ids(self.user)
+        return None
 
     def check_user(self) -> None:
         """Fail loudly, before grading, when the student user cannot run Python here."""
-        if self.ids() is None:
-            return
-        proc = subprocess.run([sys.executable, "-E", "-s", "-c", "import numpy"],
-                              preexec_fn=self.preexec(), capture_output=True, text=True,
-                              cwd="/", env={"PATH": "/usr/bin:/bin"})
-        if proc.returncode != 0:
-            raise RuntimeError(
-                f"the student user {self.user!r} cannot run {sys.executable} with numpy: "
-                f"{proc.stderr.strip()[-500:]}. Install the requirements where that user "
-                "can read them (e.g. the system Python), or unset AUTOGRADER_STUDENT_USER.")
+        problem = isolation.user_problem(self.user) if self.isolation().name == "user" else None
+        if problem is not None:
+            raise RuntimeError(f"AUTOGRADER_STUDENT_USER: {problem}")
 
     def kill_leftovers(self) -> None:
-        """Processes that student code left behind (e.g. after setsid) die with the run.
-        Only with a student user of its own: a kill as that user reaches nothing else."""
-        ids = self.ids()
-        if ids is None:
+        """Processes that student code left behind (e.g. after setsid) die with the run,
+        and the files it left in the shared temp folders go. Only with a student user
+        of its own: a kill as that user reaches nothing else, and what it removes is its
+        own. (In the sandbox both die with it; grade.py reaps what same-user code leaves.)"""
+        if self.isolation().name != "user":
             return
+        ids = self.ids()
         pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child only signals and exits
+        if pid == 0:  # pragma: no cover - the child only signals, removes and exits
             try:
                 _become(ids)
                 os.kill(-1, signal.SIGKILL)
+                isolation.remove_own_temp_files()
             finally:
                 os._exit(0)
         os.waitpid(pid, 0)
+
+    def exit_code(self, code: int | None) -> int | None:
+        """The student process's exit status as subprocess reports it (-N: signal N)."""
+        return isolation.exit_code(code, self.isolation().name == "sandbox")
+
+    def command(self, argv: list[str], staging: Path) -> tuple[list[str], tuple[int, ...]]:
+        """How to start `argv` (the worker's command line) at this level, and the extra
+        file descriptors the child needs (close them once it started)."""
+        if self.isolation().name != "sandbox":
+            return argv, ()
+        cmd, fd = isolation.launch_args(argv, staging, self.ids())
+        return cmd, (fd,)
 
     def preexec(self):
         import resource
 
         ids = self.ids()
+        # In the sandbox a root grader's bwrap needs root to build the view; the student
+        # uid is taken inside it (setpriv), after the mounts.
+        drop = ids is not None and self.isolation().name == "user"
 
         def apply():
             mem = self.memory_mb * 2**20
@@ -163,8 +185,9 @@ class Limits:
             resource.setrlimit(resource.RLIMIT_DATA, (data_hard, data_hard))
             # A write past the file limit fails with an error instead of killing the process.
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            if ids is not None:
+            if drop:
                 _become(ids)
+            if ids is not None:  # counts the student uid's processes (root is exempt)
                 resource.setrlimit(resource.RLIMIT_NPROC, (256, 256))
 
         return apply
@@ -203,16 +226,20 @@ class StudentProcess:
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         log = open(self.log_path, "ab")
+        cmd, extra_fds = self.limits.command(
+            [sys.executable, "-E", "-s", "-B", str(self.staging / "runtime" / "worker.py"),
+             str(req_r), str(resp_w), str(self.staging / "submission"), self.module_name],
+            self.staging)
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-E", "-s", "-B", str(self.staging / "runtime" / "worker.py"),
-                 str(req_r), str(resp_w), str(self.staging / "submission"), self.module_name],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                pass_fds=(req_r, resp_w), cwd=self.staging, env=self._env(),
+                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                pass_fds=(req_r, resp_w, *extra_fds), cwd=self.staging, env=self._env(),
                 preexec_fn=self.limits.preexec(), start_new_session=True,
             )
         finally:
             log.close()
+            for fd in extra_fds:
+                os.close(fd)
             os.close(req_r)
             os.close(resp_w)
         self.req, self.resp = req_w, resp_r
@@ -276,7 +303,7 @@ class StudentProcess:
         if self.proc is None:
             return ""
         try:
-            code = self.proc.wait(timeout=2)
+            code = self.limits.exit_code(self.proc.wait(timeout=2))
         except subprocess.TimeoutExpired:
             code = None
         if code is None:

@@ -386,3 +386,28 @@ def make_undumpable() -> bool:
     environ, nor attach a debugger: what student code running as the grader's user could
     otherwise use to write into the outcome pipe or read the run's secret."""
     return _prctl(PR_SET_DUMPABLE, 0)
+
+
+def remove_own_temp_files(folders=("/tmp", "/var/tmp", "/dev/shm")) -> int:
+    """Remove what this process's user owns at the top of the shared temp folders. Run
+    as the student user (Limits.kill_leftovers): it can remove nothing but its own, and
+    a link it planted is removed, never followed. Returns how many entries went."""
+    removed = 0
+    uid = os.getuid()
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+                removed += 1
+            except OSError:
+                pass
+    return removed

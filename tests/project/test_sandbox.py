@@ -265,7 +265,7 @@ def test_dicts_keyed_by_numpy_scalars_cross_as_data(student):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="dropping privileges needs root")
 def test_as_root_student_code_runs_as_the_student_user(tmp_path):
-    limits = Limits(user="nobody", file_mb=1)
+    limits = Limits(user="nobody", file_mb=1, level="user")
     staging = stage({}, tmp_path / "staging", None, limits)
     proc = subprocess.run(["sh", "-c", "id -u; ulimit -f; touch scratch/ok; touch logs/no"],
                           cwd=staging, preexec_fn=limits.preexec(), capture_output=True,
