@@ -17,6 +17,7 @@ from tests.public.misconceptions import explain
 from tests.public.predictors import LinearPredictor
 from tests.public.test_ex02_time_series_prediction import (
     KEYS,
+    builds_on,
     exercise1_first,
     forecast,
     mean_squared,
@@ -150,6 +151,12 @@ def test_ex02_hidden_split_and_scaler(ex02):
 @pytest.mark.points(1)
 def test_ex02_hidden_prepare_data_vs_reference(ex02):
     """prepare_data: multivariate, a validation part too short for a window, a bad window"""
+    with builds_on(ex02, "prepare_data (hidden)", ("make_windows", "chronological_split",
+                                                   "Scaler")):
+        _prepare_data_vs_reference(ex02)
+
+
+def _prepare_data_vs_reference(ex02):
     rng = _rng(9203)
     series = np.cumsum(rng.standard_normal((90, 3)), axis=0) * np.array([1.0, 5.0, 0.2])
     got = ex02.prepare_data(series.copy(), 5, 3, 0.5, 0.2)
@@ -311,7 +318,8 @@ def test_ex02_hidden_metrics_and_naive_vs_reference(ex02):
 @pytest.mark.points(1)
 def test_ex02_hidden_compare_window_lengths(ex02, request):
     """compare_window_lengths: three windows, horizon 2, another series and seed"""
-    with exercise1_first(request, "compare_window_lengths (hidden)"):
+    with exercise1_first(request, "compare_window_lengths (hidden)"), builds_on(
+            ex02, "compare_window_lengths (hidden)", ("prepare_data", "naive_forecast", "rmse")):
         t = np.arange(200, dtype=np.float64)
         series = 20.0 + 4.0 * np.sin(2 * np.pi * t / 11.0) + 2.0 * np.cos(2 * np.pi * t / 4.5)
         windows = [2, 5, 9]

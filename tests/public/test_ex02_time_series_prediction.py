@@ -249,15 +249,74 @@ def exercise1_first(request, what):
             f"{_first_line(exc)}{explain('uses-exercise1')}") from None
 
 
+def _this_exercise_wrong(ex02, names) -> str:
+    """'' when the functions `names` of this exercise give right answers on a small case;
+    otherwise the first one that does not."""
+    series = 10.0 + np.arange(20.0)
+
+    def windows_ok():
+        X, y = ex02.make_windows(series.copy(), 3, 2)
+        want_X, want_y = windows_by_loop(series, 3, 2)
+        return same(X, want_X) and same(y, want_y)
+
+    def split_ok():
+        parts = ex02.chronological_split(series.copy(), 0.5, 0.25)
+        return len(parts) == 3 and all(same(p, w, 0) for p, w in zip(
+            parts, (series[:10], series[10:15], series[15:]), strict=True))
+
+    def scaler_ok():
+        scaler = ex02.Scaler().fit(series[:10].copy())
+        return same(scaler.transform(series.copy()), zscore(series, series[:10]))
+
+    def prepare_ok():
+        data = ex02.prepare_data(series.copy(), 3, 1, 0.5, 0.25)
+        want = windows_by_loop(zscore(series[15:], series[:10]), 3, 1)
+        return same(data["X_test"], want[0]) and same(data["y_test"], want[1])
+
+    def naive_ok():
+        X = np.arange(12.0).reshape(2, 3, 2)
+        return same(ex02.naive_forecast(X.copy(), 2), [[4.0, 4.0], [10.0, 10.0]])
+
+    def rmse_ok():
+        return np.isclose(float(ex02.rmse(np.array([1.0, 2.0]), np.array([3.0, 2.0]))),
+                          np.sqrt(2.0))
+
+    checks = {"make_windows": windows_ok, "chronological_split": split_ok, "Scaler": scaler_ok,
+              "prepare_data": prepare_ok, "naive_forecast": naive_ok, "rmse": rmse_ok}
+    for name in names:
+        try:
+            if not checks[name]():
+                return name
+        except Exception:  # noqa: BLE001 - any failure there means "fix it first"
+            return name
+    return ""
+
+
+@contextlib.contextmanager
+def builds_on(ex02, what, names):
+    """Run a test of a function built on others of this exercise; if it fails while one of
+    those is wrong, say to fix that one first (its own test names the mistake)."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - AssertionError and the student's own errors
+        if _not_implemented_name(exc):
+            raise  # "not implemented yet: <function>" already says what to do
+        wrong = _this_exercise_wrong(ex02, names)
+        if not wrong:
+            raise
+        raise AssertionError(f"{what}: fails, and it builds on {wrong}, which is wrong too "
+                             f"(see the {wrong} tests): fix {wrong} first. The failure here: "
+                             f"{_first_line(exc)}") from None
+
+
 # ---------------------------------------------------------------------------------------
 # Part 1: windows
 # ---------------------------------------------------------------------------------------
 
 
-def _check_windows(fn_result, series, window, horizon, label):
-    """The student's (X, y) against the loop; names the mistake when a twin matches."""
-    X, y = unpack(fn_result, ("X", "y"), "make_windows")
-    want_X, want_y = windows_by_loop(series, window, horizon)
+def _check_window_shapes(X, y, series, window, horizon, label):
+    """Type, dtype and shape of (X, y), naming the mistake behind a wrong shape."""
+    want_X = windows_by_loop(series, window, horizon)[0]
     n, f = want_X.shape[0], want_X.shape[2]
     what = f"make_windows X ({label})"
     if isinstance(X, np.ndarray) and X.shape != want_X.shape:
@@ -273,17 +332,29 @@ def _check_windows(fn_result, series, window, horizon, label):
             raise AssertionError(f"{what}: {X.shape[0]} windows, expected T - window - horizon "
                                  f"+ 1 = {n}." + explain("window-count"))
     check_array(X, want_X.shape, what=what)
-    if not same(X, want_X):
-        hint = explain("window-off-by-one")
-        if X.shape[0] > 1 and same(X[1:], want_X[:-1]):
-            hint = " X[i] starts one step late: X[0] must be series[0 : window]." + hint
-        assert_close(X, want_X, what=what, hint=hint)
     what = f"make_windows y ({label})"
     if isinstance(y, np.ndarray) and y.shape == (n,) and horizon == 1:
         raise AssertionError(f"{what}: shape {y.shape}, expected (N, horizon) = {(n, 1)}: one "
                              "row per window, one column per step ahead, even for horizon 1." +
                              explain("window-axis-order"))
     check_array(y, (n, horizon), what=what)
+
+
+def _check_windows(fn_result, series, window, horizon, label):
+    """The student's (X, y) against the loop; names the mistake when a twin matches."""
+    X, y = unpack(fn_result, ("X", "y"), "make_windows")
+    _check_window_shapes(X, y, series, window, horizon, label)
+    want_X, want_y = windows_by_loop(series, window, horizon)
+    n = want_X.shape[0]
+    what = f"make_windows X ({label})"
+    if not same(X, want_X):
+        hint = explain("window-off-by-one")
+        if X.shape[0] > 1 and same(X[:-1], want_X[1:]):
+            hint = " X[i] starts one step late: X[0] must be series[0 : window]." + hint
+        elif X.shape[0] > 1 and same(X[1:], want_X[:-1]):
+            hint = " X[i] starts one step early: X[0] must be series[0 : window]." + hint
+        assert_close(X, want_X, what=what, hint=hint)
+    what = f"make_windows y ({label})"
     if same(y, want_y):
         return
     for shift, mid, words in ((-1, "window-target-inside", "y[i] starts with the last value "
@@ -321,8 +392,7 @@ def test_ex02_make_windows_invariants(ex02):
     label = f"T={T}, F={F}, window={window}, horizon={horizon}"
     X, y = unpack(result, ("X", "y"), "make_windows")
     n = T - window - horizon + 1
-    check_array(X, (n, window, F), what=f"make_windows X ({label})")
-    check_array(y, (n, horizon), what=f"make_windows y ({label})")
+    _check_window_shapes(X, y, series, window, horizon, label)
     if not same(X[1:, :-1], X[:-1, 1:]):
         raise AssertionError(f"make_windows X ({label}): X[i + 1] must be X[i] moved on by one "
                              "step (X[i + 1, :-1] == X[i, 1:]); it is not." +
@@ -349,10 +419,8 @@ def test_ex02_make_windows_errors(ex02):
                   "horizon=0")
     raises_naming("make_windows", "series", lambda: ex02.make_windows(s.copy(), 4, 3),
                   "T=6, window=4, horizon=3: too short")
-    X, y = unpack(ex02.make_windows(s.copy(), 4, 2), ("X", "y"), "make_windows")
-    check_array(X, (1, 4, 1), what="make_windows X (T=6, window=4, horizon=2: one window)")
-    assert_close(y, [[4.0, 5.0]], what="make_windows y (T=6, window=4, horizon=2)",
-                 hint=explain("window-count"))
+    _check_windows(ex02.make_windows(s.copy(), 4, 2), s, 4, 2,
+                   "T=6, window=4, horizon=2: one window")
 
 
 # ---------------------------------------------------------------------------------------
@@ -476,6 +544,11 @@ def _shifted_series(T=100):
 @pytest.mark.points(1.5)
 def test_ex02_prepare_data_no_leakage(ex02):
     """prepare_data: scaler from the training part only; each part windowed on its own"""
+    with builds_on(ex02, "prepare_data", ("make_windows", "chronological_split", "Scaler")):
+        _prepare_data_no_leakage(ex02)
+
+
+def _prepare_data_no_leakage(ex02):
     series = _shifted_series(100)
     window, horizon = 4, 2
     data = ex02.prepare_data(series.copy(), window, horizon, 0.6, 0.2)
@@ -724,8 +797,8 @@ def test_ex02_regressor_fit(ex02, request):
                 "0.02 and 5% of the start on this clean series. Losses per epoch: first "
                 f"{losses[0]:.4f}, last {losses[-1]:.4f}. Check the gradients (the "
                 "loss_and_grads test), that each Adam step uses the state from the previous "
-                "step, and that the trained parameters stay in self.params." +
-                explain("fit-keeps-params"))
+                "step, and that the trained parameters stay in self.params (guide: "
+                "\"Many-to-one BPTT\").")
         if not losses[-1] < losses[0]:
             raise AssertionError(f"RNNRegressor.fit: the returned losses do not fall (first "
                                  f"{losses[0]:.4f}, last {losses[-1]:.4f}); return each "
@@ -830,7 +903,8 @@ def _rows(result, windows, what):
 @pytest.mark.points(1.5)
 def test_ex02_compare_window_lengths(ex02, request):
     """compare_window_lengths: every window, test part only, RMSE in the series' units"""
-    with exercise1_first(request, "compare_window_lengths"):
+    with exercise1_first(request, "compare_window_lengths"), builds_on(
+            ex02, "compare_window_lengths", ("prepare_data", "naive_forecast", "rmse")):
         series = _comparison_series()
         windows = [3, 8]
         settings = {"train_frac": 0.6, "val_frac": 0.2, "hidden_size": 8, "epochs": 25}
