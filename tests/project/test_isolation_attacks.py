@@ -550,6 +550,33 @@ def test_killing_the_grader_still_leaves_a_valid_results_json(attacked):
                    if t["tags"][0] == "ex01")
 
 
+def test_a_grader_that_is_not_root_gets_the_sandbox_too(tmp_path):
+    """A laptop: the grader runs as an ordinary user; bubblewrap then maps it to nobody in
+    a user namespace of its own. The kill attack reaches nothing outside the sandbox."""
+    problem = _level_problem("same-user") or isolation.sandbox_problem(None)
+    if os.geteuid() != 0 or problem is not None:
+        pytest.skip(f"needs root to run a grader as another uid here: {problem or 'not root'}")
+    root = Path(tempfile.mkdtemp(prefix="attacks-laptop-"))
+    try:
+        level = Level("same-user", root)  # the grader's uid, its namespace
+        level.env["AUTOGRADER_ISOLATION"] = "auto"
+        sub = level.folder("sub")
+        (sub / EX1).write_text((REPO / "assignments" / EX1).read_text() + KILL)
+        os.chmod(sub / EX1, 0o644)
+        out = level.folder("out")
+        proc = level.run("grade", str(sub), "--out", str(out / "results.json"))
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        res = json.loads((out / "results.json").read_text())
+        assert res["extra_data"]["isolation"]["level"] == "sandbox"
+        assert "as nobody inside" in res["extra_data"]["isolation"]["detail"]
+        assert res["score"] == 0
+        assert all("not implemented yet" in t["output"] for t in res["tests"]
+                   if t["tags"][0] == "ex01")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        _remove_temp_files_of(GRADER[1])
+
+
 # ---------------------------------------------------------------------------------------
 # What each level costs: python -m tests.project.test_isolation_attacks [REPEATS]
 # ---------------------------------------------------------------------------------------
