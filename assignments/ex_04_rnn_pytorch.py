@@ -232,10 +232,10 @@ def make_loader(X, y, batch_size, shuffle=True, seed=0):
 
     Independent examples (windows of a series, windows of text trained from a zero state)
     are best seen in a new order every epoch: with ``shuffle=True`` the order is drawn from a
-    ``torch.Generator`` seeded by ``seed``, so the same seed gives the same epochs, and the
-    global generator is neither read nor changed. ``shuffle=False`` keeps the order of
-    ``X``. The last batch holds what is left (it may be smaller). Raise ``ValueError``
-    naming ``batch_size`` unless it is an integer >= 1.
+    ``torch.Generator`` seeded by ``seed``, never from torch's global generator, so the same
+    seed gives the same epochs whatever else draws random numbers. ``shuffle=False`` keeps the
+    order of ``X``. The last batch holds what is left (it may be smaller). Raise
+    ``ValueError`` naming ``batch_size`` unless it is an integer >= 1.
     (guide: "Datasets, loaders and devices").
     """
     # TODO: implement make_loader (see the docstring).

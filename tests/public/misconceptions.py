@@ -327,8 +327,8 @@ MISCONCEPTIONS: dict[str, tuple[str, str]] = {
         "of the data it was given.",
         "Datasets, loaders and devices"),
     "shuffle-generator": (
-        "A loader shuffles with the generator it is given; seeded, it repeats the same epochs "
-        "without touching torch's global generator.",
+        "A loader shuffles with the generator it is given: seeded, it repeats the same "
+        "epochs, whatever else draws from torch's global generator.",
         "Datasets, loaders and devices"),
     "stream-continuity": (
         "For a carried state to mean anything, row b of every batch continues row b of the "
