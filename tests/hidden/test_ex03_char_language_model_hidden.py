@@ -205,7 +205,8 @@ def test_ex03_hidden_perplexity_and_unigram(ex03):
 def test_ex03_hidden_train_char_lm_steps(ex03, request):
     """train_char_lm: state carried and reset at other sizes (seq_len=5, B=4, 3 epochs)"""
     text = pub.sonnets(20000, 20300)
-    pub.check_training_steps(ex03, request, text, 5, 4, 7, 3, 9310)
+    with pub.data_first(ex03, "train_char_lm"):
+        pub.check_training_steps(ex03, request, text, 5, 4, 7, 3, 9310)
 
 
 @pytest.mark.slow
@@ -224,6 +225,10 @@ def test_ex03_hidden_train_char_lm_learns(ex03, request):
     params = pub.check_params_shape(params, len(chars), 40, "train_char_lm")
     loss = pub.chunk_loss(params, ids[None, :-1], ids[None, 1:])
     if not loss < pub.unigram_entropy(ids, len(chars)) - 0.6:
+        problem = pub.data_problem(ex03)
+        if problem:
+            raise AssertionError(f"train_char_lm: fails, and training reads its data through "
+                                 f"functions that are wrong: {problem}.")
         raise AssertionError("train_char_lm (hidden_size=40, seq_len=20, batch_size=6, clip=2, "
                              "lr=8e-3): the trained model does not beat the unigram baseline "
                              "by 0.6 nats per character. Use every argument you are given.")

@@ -990,6 +990,36 @@ def expected_chunk_losses(params, inputs, targets, batch_size, epochs, carry=Tru
     return np.array(out)
 
 
+def data_problem(ex03) -> str:
+    """'' when build_vocab and make_batches, which training builds on, pass small checks;
+    otherwise a sentence naming the first that does not."""
+    try:
+        char_to_ix = unpack(ex03.build_vocab("cab"), ("char_to_ix", "ix_to_char"),
+                            "build_vocab")[0]
+        if char_to_ix != {"a": 0, "b": 1, "c": 2}:
+            return "build_vocab does not number the characters in sorted order"
+        data = _unique_text(40, 399)
+        check_batches(ex03.make_batches(data.copy(), 3, 2), data, 3, 2, "a small case")
+    except Exception as exc:  # noqa: BLE001 - any failure there is the answer
+        return _first_line(exc)
+    return ""
+
+
+@contextlib.contextmanager
+def data_first(ex03, what):
+    """Run a training test; if it fails while the vocabulary or the batches are wrong,
+    say so first: training reads its chunks from them."""
+    try:
+        yield
+    except AssertionError as exc:
+        problem = data_problem(ex03)
+        if not problem:
+            raise
+        raise AssertionError(f"{what}: fails, and training reads its data through functions "
+                             f"that are wrong: {problem}. Fix them first (see their tests). The "
+                             f"failure here: {_first_line(exc)}") from None
+
+
 def check_training_steps(ex03, request, text, seq_len, batch_size, hidden, epochs, seed):
     """train_char_lm with a learning rate too small to move the model: its losses must be
     the chunk losses of the returned model, state carried within an epoch, reset at each."""
@@ -1038,7 +1068,8 @@ def check_training_steps(ex03, request, text, seq_len, batch_size, hidden, epoch
 def test_ex03_train_char_lm_carries_state(ex03, request):
     """train_char_lm: chunks in order, the state carried between chunks and reset each epoch"""
     text = sonnets(0, 400)
-    params = check_training_steps(ex03, request, text, 7, 3, 6, 2, 340)
+    with data_first(ex03, "train_char_lm"):
+        params = check_training_steps(ex03, request, text, 7, 3, 6, 2, 340)
     again, _ = unpack(ex03.with_timeout(60).train_char_lm(
         text, hidden_size=6, seq_len=7, batch_size=3, num_epochs=1, lr=1e-10, rng=_rng(340)),
         ("params", "losses"), "train_char_lm")
@@ -1065,6 +1096,11 @@ def test_ex03_train_char_lm_learns(ex03, request):
     losses = losses_list(losses, "train_char_lm")
     loss = chunk_loss(params, ids[None, :-1], ids[None, 1:])
     base = unigram_entropy(ids, len(chars))
+    with data_first(ex03, "train_char_lm"):
+        check_learned(loss, base, losses)
+
+
+def check_learned(loss, base, losses):
     if not loss < base - 0.6:
         k = max(1, len(losses) // 10)
         first = np.mean(losses[:k]) if losses else float("nan")
