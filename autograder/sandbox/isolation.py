@@ -204,11 +204,10 @@ class _View:
         self.args: list[str] = []
         self.made = {"/", "/tmp", "/dev", "/dev/shm", "/proc", *SYSTEM_DIRS}
 
-    def _parents(self, dest: str) -> None:
-        # bwrap creates missing parents as 0700 when it runs as root, which the
-        # unprivileged student could not pass through.
-        for parent in reversed(Path(dest).parents):
-            p = str(parent)
+    def folder(self, path: str) -> None:
+        """`path` and its parents as folders anyone may pass through: bwrap would make
+        missing ones 0700 when it runs as root, closed to the unprivileged student."""
+        for p in [*map(str, reversed(Path(path).parents)), path]:
             if p not in self.made:
                 if _supports("--perms"):
                     self.args += ["--perms", "0755"]
@@ -216,7 +215,7 @@ class _View:
                 self.made.add(p)
 
     def bind(self, src: str, dest: str, writable=False, optional=False) -> None:
-        self._parents(dest)
+        self.folder(str(Path(dest).parent))
         kind = "--bind" if writable else "--ro-bind"
         self.args += [kind + ("-try" if optional else ""), src, dest]
         self.made.add(dest)
@@ -266,7 +265,7 @@ def bwrap_command(argv: list[str], staging: Path, ids: tuple[int, int] | None
     for part in WRITABLE_PARTS:
         if (staging / part).is_dir():
             view.bind(str(staging / part), str(staging / part), writable=True)
-    view._parents(str(staging / "x"))
+    view.folder(str(staging))
     view.args += ["--chdir", str(staging)]
     command = [interpreter, *argv[1:]]
     if ids is not None:
