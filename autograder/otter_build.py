@@ -234,7 +234,11 @@ def run_otter(autograder_zip: Path, submission: Path, out_dir: Path, otter: Path
     """(otter's results.json or None, its output) for one submission."""
     out_dir.mkdir(parents=True, exist_ok=True)
     target = otter_submission(submission, out_dir)
-    env = {k: v for k, v in os.environ.items() if k not in ("IMPL", "MPLBACKEND")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("IMPL", "MPLBACKEND") and not k.startswith("PYTEST_")}
+    # The kernel otter starts is its own environment's, not one a user installed elsewhere.
+    kernels = Path(otter).absolute().parent.parent / "share" / "jupyter"
+    env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(kernels), env.get("JUPYTER_PATH")]))
     try:
         proc = subprocess.run(
             [str(otter), "run", "-a", str(autograder_zip), "-o", str(out_dir), "--no-logo",
