@@ -7,10 +7,11 @@ a_vandal  ex01: the skeleton, plus, at import: a double-forked daemon, 50 MB fil
           process it can open (/proc/PID/fd) but its own. It must score 0, normally.
 b_thief   ex01: the reference (so: the next submission, unaffected). ex02: no work; at
           import it looks for the grader (the repository's path, known on Gradescope as
-          /autograder/source; /proc/*/cmdline and cwd; the interpreter's folder), for
-          another submission of the batch (a .donor folder beside it holds the ex02
-          reference), logs and results; runs the reference it finds; puts what it read
-          into its error messages; sends a token to a port the test listens on.
+          /autograder/source; its ancestors' command lines and working folders; the
+          interpreter's folder), for another submission of the batch (a .donor folder
+          beside it holds the ex02 reference), logs and results; runs the reference it
+          finds; puts what it read into its error messages; sends a token to a port the
+          test listens on.
 kill      ex01: the skeleton, which at import kills its parent and every process it may.
 
 Levels: sandbox (bubblewrap, as this runner's user), user (root grader, student code as a
@@ -44,8 +45,12 @@ from autograder.sandbox import isolation
 REPO = Path(__file__).resolve().parents[2]
 EX1, EX2 = "ex_01_basic_rnn.py", "ex_02_time_series_prediction.py"
 EX2_PUBLIC = "test_ex02_time_series_prediction.py"
-STUDENT = ("rnnstudent", 64100)  # the user level's student user (private passwd entry)
-GRADER = ("rnngrader", 64200)  # the same-user level's grader, as on a laptop
+# The user level's student user and the same-user level's grader (as on a laptop), with
+# passwd entries in a private mount namespace only. Their uids are drawn per test run: the
+# attacks kill every process of those uids, which must be no other run's on this machine.
+_UID = random.SystemRandom().randrange(300_000, 900_000, 2)
+STUDENT = ("rnnstudent", _UID)
+GRADER = ("rnngrader", _UID + 1)
 SECRET_FILES = ("solutions", "tests/hidden", "tests/fixtures", "tests/project")
 
 # (attack, level) -> why it is not blocked there (README, "Isolation levels")
@@ -133,11 +138,21 @@ KNOWN = {known!r}
 TOKEN = {token!r}
 
 
+def _ancestors():
+    pid, seen = os.getpid(), []
+    while pid > 1 and len(seen) < 30:
+        try:
+            with open(f"/proc/{{pid}}/stat") as fh:
+                pid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+        seen.append(pid)
+    return seen
+
+
 def _places():
     found = [KNOWN, os.path.dirname(sys.prefix), os.getcwd()]
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
+    for pid in _ancestors():  # the grader, the batch, whoever started them
         for link in ("cwd", "root"):
             try:
                 found.append(os.readlink(f"/proc/{{pid}}/{{link}}"))
@@ -445,7 +460,7 @@ def attacked(request, tmp_path_factory):
         if os.path.isdir(path):
             shutil.rmtree(path, ignore_errors=True)
         else:
-            os.unlink(path)
+            Path(path).unlink(missing_ok=True)  # may be gone with its owner's files
     if os.geteuid() == 0 and name == "same-user":
         shutil.rmtree(root, ignore_errors=True)
         _remove_temp_files_of(GRADER[1])  # a grader killed by the attack left its own
