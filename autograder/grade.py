@@ -11,12 +11,10 @@ run) is listed with 0 and says so.
 from __future__ import annotations
 
 import csv
-import ctypes
 import json
 import os
 import re
 import resource
-import signal
 import subprocess
 import sys
 import tempfile
@@ -27,6 +25,7 @@ from pathlib import Path
 
 from autograder.records import complete_lines, key_env, verified
 from autograder.sandbox.client import Limits, remove_tree, stage
+from autograder.sandbox.reaper import children, reap_strays, set_subreaper
 from autograder.submission import BadSubmission, collect
 from tests.public.harness import EXERCISES
 from tests.public.misconceptions import ids_in
@@ -119,7 +118,7 @@ def _run_exercise(files: list[Path], staging: Path, limit: float,
                   "--basetemp", str(staging.parent / "pytest"))
     env = {k: v for k, v in os.environ.items() if k != "IMPL"}
     env.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", **key_env())
-    keep = _children()
+    keep = children()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, pass_fds=(write_fd,))
     os.close(write_fd)
@@ -177,67 +176,6 @@ def _limit_memory(pid: int) -> None:
             resource.prlimit(pid, resource.RLIMIT_DATA, (soft, hard))
     except (OSError, AttributeError):  # gone already, or not Linux
         pass
-
-
-# ---------------------------------------------------------------------------------------
-# Processes student code leaves behind
-# ---------------------------------------------------------------------------------------
-
-_PR_SET_CHILD_SUBREAPER, _PR_GET_CHILD_SUBREAPER = 36, 37
-
-
-def set_subreaper(on: bool) -> bool:
-    """Make this process adopt its orphaned descendants (Linux), so that a process student
-    code left behind (double fork, setsid) becomes our child, to be found and killed,
-    instead of init's. Returns the previous setting."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        previous = ctypes.c_int(0)
-        libc.prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(previous), 0, 0, 0)
-        libc.prctl(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0)
-        return bool(previous.value)
-    except (OSError, AttributeError):
-        return False
-
-
-def _children() -> set[int]:
-    """Process ids whose parent is this process (zombies included)."""
-    me, found = str(os.getpid()).encode(), set()
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as fh:
-                    fields = fh.read().rsplit(b")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if len(fields) > 1 and fields[1] == me:
-                found.add(int(entry.name))
-    return found
-
-
-def reap_strays(keep: set[int], time_limit: float = 10.0) -> int:
-    """Kill and reap every child of this process not in `keep`, again and again as their
-    own children are adopted, until none is left. Returns how many were killed."""
-    killed, deadline = 0, time.monotonic() + time_limit
-    while time.monotonic() < deadline:
-        strays = _children() - keep
-        if not strays:
-            break
-        for pid in strays:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                killed += 1
-            except ProcessLookupError:
-                pass
-        for pid in strays:
-            while time.monotonic() < deadline:
-                try:
-                    if os.waitpid(pid, os.WNOHANG)[0]:
-                        break
-                except ChildProcessError:
-                    break
-                time.sleep(0.01)
-    return killed
 
 
 def read_outcomes(text: str) -> tuple[list[dict], dict[str, dict]]:
@@ -313,7 +251,7 @@ def grade(submission: Path, out: Path | None = None, log: Path | None = None) ->
     level = limits.isolation()  # tried now; raises if the level asked for is not here
     tmp = Path(tempfile.mkdtemp(prefix="rnn-grade-"))
     was_subreaper = set_subreaper(True)
-    keep = _children()
+    keep = children()
     try:
         try:
             files, notes = collect(Path(submission), tmp / "received")

@@ -19,7 +19,7 @@ import pytest
 
 from autograder import records
 from autograder.grade import printable
-from autograder.sandbox import isolation
+from autograder.sandbox import isolation, reaper
 from autograder.sandbox.client import Limits, RemoteLoader
 from tests.public.harness import rubric_entry
 
@@ -44,6 +44,9 @@ def pytest_configure(config):
         # process's outcome pipe through /proc/PID/fd, nor read its memory.
         isolation.make_undumpable()
     if staging:
+        # Processes student code starts and leaves behind become ours, to be killed when
+        # a call breaks the limits and when the run ends (RemoteLoader.close).
+        reaper.set_subreaper(True)
         budget = config.getoption("--budget")
         limits = Limits(level=config.getoption("--isolation"),
                         **({} if budget is None else {"budget_s": budget}))

@@ -19,9 +19,10 @@ import stat
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
-from autograder.sandbox import isolation, wire
+from autograder.sandbox import isolation, reaper, wire
 from tests.public import predictors
 from tests.public.harness import EXERCISES, SubmissionError
 
@@ -203,6 +204,7 @@ class StudentProcess:
         # Wall time all calls into this file may take together: a function that loops
         # forever costs its own timeout a few times, not every test's timeout.
         self.budget_left = limits.budget_s if budget_s is None else budget_s
+        _instances.add(self)
         self.timeouts: dict[str, int] = {}
         self.proc = None
         self.generation = 0
@@ -286,6 +288,7 @@ class StudentProcess:
                 return
             self.stop()
             self.limits.kill_leftovers()
+            reaper.reap_strays(keep=live_workers())
             for folder in folders:
                 remove_tree(folder, keep_root=True, keep_top_dirs=folder.name == "testdirs")
         finally:
@@ -480,6 +483,14 @@ def _apply_mutation(root, path, value):
         parent[key] = value
 
 
+_instances: weakref.WeakSet[StudentProcess] = weakref.WeakSet()
+
+
+def live_workers() -> set[int]:
+    """Process ids of the student processes running now (not strays to kill)."""
+    return {p.proc.pid for p in list(_instances) if p.proc is not None}
+
+
 class RemoteModule:
     """Stands in for the student's module: `module.f(*args)` runs f in the worker."""
 
@@ -544,6 +555,9 @@ class RemoteLoader:
         for process in self.processes.values():
             process.stop()
         self.limits.kill_leftovers()
+        # Processes student code left behind and this process adopted (the grading
+        # pytest is a subreaper, see pytest_plugin.py).
+        reaper.reap_strays(keep=live_workers())
 
 
 # ---------------------------------------------------------------------------------------

@@ -414,6 +414,10 @@ def _member(body: bytes, info: zipfile.ZipInfo) -> np.ndarray:
     length = size.unpack_from(body, start + 8)[0] if version in (1, 2) else 0
     match = _NPY_HEADER.fullmatch(body, text, min(text + length, end)) if length else None
     if match is None:
+        descr = re.search(rb"'descr': '([^']{0,40})'", body[text:min(text + length, end)])
+        if descr is not None and not re.fullmatch(rb"[<>|=][biufc]\d{1,2}", descr.group(1)):
+            raise WireError(f"array {info.filename} has dtype {descr.group(1).decode('latin-1')}"
+                            ": only numbers and booleans cross")
         raise WireError(f"array {info.filename}: not a header np.save writes")
     dtype = np.dtype(match.group(1).decode())
     shape = tuple(int(d) for d in match.group(3).split(b",") if d.strip())

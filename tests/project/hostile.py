@@ -19,11 +19,10 @@ EX1 = "ex_01_basic_rnn.py"
 FORGE = '''
 
 import fcntl as _fcntl
-import io as _io
 import json as _json
 import os as _os
 import struct as _struct
-import zipfile as _zipfile
+import zlib as _zlib
 
 
 def _answer_pipe():
@@ -40,18 +39,37 @@ def _answer_pipe():
 
 
 def _npy(descr, shape, data=b""):
-    text = repr({"descr": descr, "fortran_order": False, "shape": shape}).encode()
+    """An .npy member, its header written exactly as np.save writes one."""
+    text = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape!r}, }}".encode()
     text += b" " * (63 - (len(text) + 10) % 64) + b"\\n"
     return b"\\x93NUMPY\\x01\\x00" + _struct.pack("<H", len(text)) + text + data
 
 
+def _zip(members):
+    """A stored zip of (name, bytes), written directly: 200,000 members in a second."""
+    local, central, offset = [], [], 0
+    for name, data in members:
+        name, crc = name.encode(), _zlib.crc32(data)
+        head = _struct.pack("<4sHHHHHIIIHH", b"PK\\x03\\x04", 20, 0, 0, 0, 0x21, crc,
+                            len(data), len(data), len(name), 0) + name
+        local.append(head + data)
+        central.append(_struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\\x01\\x02", 20, 20, 0, 0, 0,
+                                    0x21, crc, len(data), len(data), len(name), 0, 0, 0, 0,
+                                    0, offset) + name)
+        offset += len(head) + len(data)
+    directory, n = b"".join(central), len(members)
+    end = b""
+    if n > 0xFFFF:  # zip64 end records, as zipfile writes them
+        end = (_struct.pack("<4sQHHIIQQQQ", b"PK\\x06\\x06", 44, 45, 45, 0, 0, n, n,
+                            len(directory), offset)
+               + _struct.pack("<4sIQI", b"PK\\x06\\x07", 0, offset + len(directory), 1))
+    end += _struct.pack("<4sHHHHIIH", b"PK\\x05\\x06", 0, 0, min(n, 0xFFFF), min(n, 0xFFFF),
+                        len(directory), offset, 0)
+    return b"".join(local) + directory + end
+
+
 def _forge(header, members=(), head_bytes=None):
-    buf = _io.BytesIO()
-    if members:
-        with _zipfile.ZipFile(buf, "w", _zipfile.ZIP_STORED) as zf:
-            for name, data in members:
-                zf.writestr(name, data)
-    body = buf.getvalue()
+    body = _zip(members) if members else b""
     head = head_bytes if head_bytes is not None else _json.dumps(header).encode()
     fd = _answer_pipe()
     _os.set_blocking(fd, True)
@@ -65,37 +83,25 @@ def _forge(header, members=(), head_bytes=None):
 _OK = {"ok": True, "result": {"nd": "a0"}, "mutations": []}
 '''
 
+# name -> the body of a replacement function that forges its answer.
 ATTACKS = {
     # A zero-sized dtype passes `count * itemsize == bytes` with any shape.
-    "void_dtype": '''
-def clip_grad_norm(grads, max_norm):
-    _forge(_OK, [("a0.npy", _npy("|V0", (10**18,)))])
-''',
-    # Hundreds of thousands of tiny arrays: work in proportion to their number.
-    "many_members": '''
-def clip_grad_norm(grads, max_norm):
-    one = _npy("<f8", (1,), bytes(8))
-    _forge(_OK, [(f"a{i}.npy", one) for i in range(200_000)])
-''',
-    # 16 MB of JSON that parses into millions of Python objects.
-    "json_flood": '''
-def clip_grad_norm(grads, max_norm):
-    _forge(None, head_bytes=b'{"ok": true, "mutations": [], "result": {"list": ['
-           + b"{}," * (16 * 2**20 // 3) + b"{}]}}")
-''',
-    # One legal array of 128 MB, read, loaded and copied.
-    "large_body": '''
-def clip_grad_norm(grads, max_norm):
-    n = (128 * 2**20 - 4096) // 8
-    _forge(_OK, [("a0.npy", _npy("<f8", (n,), bytes(8 * n)))])
-''',
-    # One array referenced a hundred thousand times: each reference a copy.
-    "reused_array": '''
-def clip_grad_norm(grads, max_norm):
-    n = 2**20 // 8
-    _forge({"ok": True, "mutations": [], "result": {"list": [{"nd": "a0"}] * 100_000}},
-           [("a0.npy", _npy("<f8", (n,), bytes(8 * n)))])
-''',
+    "void_dtype": '_forge(_OK, [("a0.npy", _npy("|V0", (10**18,)))])',
+    # Tens of thousands of tiny arrays (within the size limit): work per array.
+    "many_members": '_forge(_OK, [(f"a{i}.npy", _npy("<f8", (1,), bytes(8))) '
+                    'for i in range(20_000)])',
+    # 200,000 of them (46 MB): was 300 s for one test.
+    "many_more_members": '_forge(_OK, [(f"a{i}.npy", _npy("<f8", (1,), bytes(8))) '
+                         'for i in range(200_000)])',
+    # Just under 16 MB of JSON that parses into millions of Python objects.
+    "json_flood": '_forge(None, head_bytes=b\'{"ok": true, "mutations": [], "result": '
+                  '{"list": [\' + b"{}," * ((16 * 2**20 - 200) // 3) + b"{}]}}")',
+    # One legal array of just under 128 MB: read, loaded and copied.
+    "large_body": '_forge(_OK, [("a0.npy", _npy("<f8", ((128 * 2**20 - 4096) // 8,), '
+                  'bytes(128 * 2**20 - 4096)))])',
+    # One 1 MB array referenced 50,000 times: each reference a copy.
+    "reused_array": '_forge({"ok": True, "mutations": [], "result": {"list": [{"nd": "a0"}] '
+                    '* 50_000}}, [("a0.npy", _npy("<f8", (2**17,), bytes(2**20)))])',
 }
 
 # A process that outlives the call and fills scratch/ (the student's only folder).
@@ -104,8 +110,21 @@ SCRATCH = '''
 import os as _os
 
 
-def _daemon(work):
-    if _os.fork():
+_started = set()
+
+
+def _daemon(work, wait, name=None):
+    """Run `work` in a grandchild in a session of its own (once per process and name),
+    so that it outlives the call and the worker; `wait` seconds for it to get going."""
+    name = name or work.__name__
+    if name in _started:
+        return
+    _started.add(name)
+    child = _os.fork()
+    if child:
+        _os.waitpid(child, 0)
+        import time
+        time.sleep(wait)
         return
     _os.setsid()
     if _os.fork():
@@ -116,64 +135,92 @@ def _daemon(work):
         _os._exit(0)
 
 
-def _many_files(n, depth):
-    def work():
+def _sleeper():
+    _os.execv("/bin/sleep", ["sleep", "86399.25"])
+
+
+def _in_scratch(work):
+    """Run `work` in the scratch folder (TMPDIR), then come back."""
+    here = _os.open(".", _os.O_RDONLY)
+    try:
         _os.chdir(_os.environ.get("TMPDIR", "scratch"))
+        work()
+    finally:
+        _os.fchdir(here)
+        _os.close(here)
+
+
+def _many_files(n, depth, tag):
+    """n names of empty files spread over a chain of `depth` folders (hard links of one
+    file per folder: a directory entry each, as a flood of files makes, but fast to make
+    on any disk)."""
+    def many_files():
         for level in range(depth):
-            _os.mkdir("d")
-            _os.chdir("d")
-            for i in range(n // depth):
-                open(f"f{level}_{i}", "wb").close()
-    return work
+            _os.mkdir(f"{tag}{level}")
+            _os.chdir(f"{tag}{level}")
+            open("f0", "wb").close()
+            for i in range(1, n // depth):
+                _os.link("f0", f"f{i}")
+    many_files.__name__ = f"many_files_{tag}"
+    return lambda: _in_scratch(many_files)
 
 
 def _deep_chain(depth):
-    def work():
-        _os.chdir(_os.environ.get("TMPDIR", "scratch"))
+    def deep_chain():
         for _ in range(depth):
             _os.mkdir("d")
             _os.chdir("d")
         open("leaf", "wb").close()
-    return work
+    return lambda: _in_scratch(deep_chain)
 '''
 
+# name -> the body of a replacement function that starts a process outliving the call
+# (once), then does what the reference does.
 SCRATCH_ATTACKS = {
-    "many_files": '''
-_started = []
-def init_params(D, H, V, rng, _real=init_params):
-    if not _started:
-        _started.append(1)
-        _daemon(_many_files(200_000, 400))
-        import time
-        time.sleep(8)  # the files are there when the call returns
-    return _real(D, H, V, rng)
-''',
-    "deep_chain": '''
-_started = []
-def init_params(D, H, V, rng, _real=init_params):
-    if not _started:
-        _started.append(1)
-        _daemon(_deep_chain(3000))
-        import time
-        time.sleep(3)
-    return _real(D, H, V, rng)
-''',
+    # 12,000 files in a chain of 40 folders, made in the call, then a daemon that goes
+    # on to 200,000 in a chain of 400 while the grader checks and cleans up.
+    "many_files": "_many_files(12_000, 40, 'a')(); "
+                  "_daemon(_many_files(200_000, 400, 'b'), wait=1, name='flood')",
+    # A chain of 3000 folders: deeper than PATH_MAX, and than Python's recursion limit.
+    "deep_chain": "_deep_chain(3000)()",
+    # A process that only sleeps, with a marker on its command line (see leftovers()).
+    "sleeper": "_daemon(_sleeper, wait=0)",
 }
-
+SLEEP_MARK = "86399.25"  # seconds; no other process sleeps for exactly this long
 
 def reference() -> str:
     return (REPO / "solutions" / EX1).read_text()
 
 
-def submission(folder: Path, *names: str) -> Path:
-    """Write the reference with the named attacks appended to `folder`/ex_01_basic_rnn.py."""
+def submission(folder: Path, attacks: dict[str, str]) -> Path:
+    """Write the reference with functions replaced to `folder`/ex_01_basic_rnn.py:
+    `attacks` maps a function name to an attack of ATTACKS or SCRATCH_ATTACKS. A scratch
+    attack runs at the function's first call, which then returns the reference's answer."""
     source = reference()
-    if any(n in ATTACKS for n in names):
+    names = set(attacks.values())
+    if names & set(ATTACKS):
         source += FORGE
-    if any(n in SCRATCH_ATTACKS for n in names):
+    if names & set(SCRATCH_ATTACKS):
         source += SCRATCH
-    for name in names:
-        source += ATTACKS.get(name) or SCRATCH_ATTACKS[name]
+    for func, name in attacks.items():
+        if name in ATTACKS:
+            source += f"\n\ndef {func}(*args, **kwargs):\n    {ATTACKS[name]}\n"
+        else:
+            source += (f"\n\ndef {func}(*args, _real={func}, **kwargs):\n"
+                       f"    {SCRATCH_ATTACKS[name]}\n    return _real(*args, **kwargs)\n")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / EX1).write_text(source)
     return folder
+
+
+def leftovers() -> list[int]:
+    """Process ids of sleepers that SCRATCH_ATTACKS["sleeper"] started and nobody killed."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().split(b"\0")[1:2] \
+                    == [SLEEP_MARK.encode()]:
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

@@ -10,6 +10,7 @@ import os
 import pwd
 import subprocess
 import textwrap
+import threading
 
 import numpy as np
 import pytest
@@ -370,3 +371,72 @@ def test_files_written_past_the_scratch_quota_fail_the_call(student):
     with pytest.raises(StudentCodeError, match="MB of files"):
         m.fill()
     assert m.good() == 2
+
+
+def test_plain_data_subclasses_and_zero_d_arrays_cross_as_in_one_process(student):
+    """namedtuple, OrderedDict, list subclasses and 0-d arrays come back as the plain data
+    they are (not handles), and a 0-d argument changed in place is copied back."""
+    m = student("""
+        import collections
+        import numpy as np
+        Pair = collections.namedtuple("Pair", "loss grads")
+        class Losses(list):
+            pass
+        def f():
+            return Pair(np.array(2.5), collections.OrderedDict(W=np.ones(2))), Losses([1.0])
+        def scale(x):
+            x *= 3
+        def floats(n):
+            return [float(i) / 3 for i in range(n)], [np.float32(i) for i in range(n)]
+    """)
+    (loss, grads), losses = m.f()
+    assert loss.shape == () and loss.dtype == np.float64 and float(loss) == 2.5
+    assert type(grads) is dict and list(grads) == ["W"] and losses == [1.0]
+    x = np.array(2.0)
+    m.scale(x)
+    assert float(x) == 6.0
+    many, scalars = m.floats(50_000)  # long lists of numbers cross as one array each
+    assert many == [float(i) / 3 for i in range(50_000)] and type(many[0]) is float
+    assert type(scalars[7]) is np.float32 and scalars[7] == 7
+
+
+def test_a_builtin_exception_subclass_is_caught_as_its_builtin_base(student):
+    m = student("""
+        class ShapeError(ValueError):
+            pass
+        def f():
+            raise ShapeError("x has shape (2,), expected (N, D)")
+    """)
+    with pytest.raises(ValueError, match="ShapeError: x has shape"):
+        m.f()
+
+
+def test_answers_that_would_cost_memory_or_time_are_refused_unread():
+    """Limits checked before any work in proportion to what a message claims."""
+    import json
+    import struct
+
+    from autograder.sandbox import wire
+
+    def message(header: bytes, body: bytes = b"") -> int:
+        r, w = os.pipe()
+        data = struct.pack("<Q", len(header)) + header + struct.pack("<Q", len(body)) + body
+        threading.Thread(target=lambda: (os.write(w, data), os.close(w))).start()
+        return r
+
+    with pytest.raises(wire.WireError, match="header of"):
+        wire.read_message(message(b"[" + b"{}," * (wire.MAX_HEADER // 3) + b"{}]"))
+    enc = wire.Encoder()
+    arrays = {"a0": np.zeros(10)}
+    tree = {"list": [{"nd": "a0"}] * 2}  # one array, two references: two copies
+    with pytest.raises(wire.WireError, match="used twice"):
+        wire.decode(tree, arrays)
+    deep = {"py": 1}
+    for _ in range(wire.MAX_DEPTH + 2):
+        deep = {"list": [deep]}
+    with pytest.raises(wire.WireError, match="nested"):
+        wire.decode(json.loads(json.dumps(deep)), {})
+    with pytest.raises(wire.WireError, match="values"):
+        wire.decode({"list": [{"py": 0}] * (wire.MAX_NODES + 1)}, {})
+    with pytest.raises(wire.WireError, match="too large"):
+        enc.encode([[]] * (wire.MAX_NODES + 1))
