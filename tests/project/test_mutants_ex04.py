@@ -63,7 +63,8 @@ def test_mutant_diagnosis_names_its_misconception(graded, name):
 
 def test_a_correct_solution_written_differently_gets_full_marks(graded):
     res = graded["alternative"]
-    failed = [(t["name"], t["output"][:300]) for t in res["tests"] if t["status"] != "passed"]
+    failed = [(t["name"], t["output"][:300]) for t in res["tests"]
+              if t["name"].startswith(("ex01 ", "ex04 ")) and t["status"] != "passed"]
     assert not failed
     assert sum(t["score"] for t in ex04_tests(res)) == 20
 
