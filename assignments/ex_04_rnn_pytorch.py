@@ -389,8 +389,9 @@ def evaluate(model, loader, loss_fn):
 
     Same batches, casting and weighting as ``train_epoch``, but in evaluation mode (dropout
     off) and without recording anything for autograd; no parameter and no gradient changes.
-    Afterwards the model is back in the mode it was in. Raise ``ValueError`` naming
-    ``loader`` when it yields no batch.
+    Afterwards the model may stay in evaluation mode, but it is kinder to its caller to put
+    it back in the mode it was in. Raise ``ValueError`` naming ``loader`` when it yields no
+    batch.
     Two switches, which do different things: one changes how some layers behave, the other
     what autograd records (guide: "Evaluation").
     """
