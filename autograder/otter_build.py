@@ -232,8 +232,10 @@ def otter_submission(submission: Path, dest: Path) -> Path:
 def run_otter(autograder_zip: Path, submission: Path, out_dir: Path, otter: Path = OTTER,
               timeout: float = 600) -> tuple[dict | None, str]:
     """(otter's results.json or None, its output) for one submission."""
+    out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = otter_submission(submission, out_dir)
+    target = otter_submission(Path(submission).absolute(), out_dir)
+    autograder_zip = Path(autograder_zip).absolute()
     env = {k: v for k, v in os.environ.items()
            if k not in ("IMPL", "MPLBACKEND") and not k.startswith("PYTEST_")}
     # The kernel otter starts is its own environment's, not one a user installed elsewhere.
@@ -273,6 +275,7 @@ def compare(submissions: list[Path], out: Path, otter: Path = OTTER) -> list[dic
     """Grade each submission with otter and with the engine; one row per submission."""
     from autograder.grade import grade
 
+    out = Path(out).absolute()
     zip_path = generate(out / "assignment", otter)
     rubric = json.loads((out / "assignment" / "source" / "rubric.json").read_text())
     possible: dict[str, float] = {}
@@ -283,8 +286,8 @@ def compare(submissions: list[Path], out: Path, otter: Path = OTTER) -> list[dic
         name = Path(sub).name.removesuffix(".zip")
         ours = engine_totals(grade(Path(sub), out / "engine" / name / "results.json"))
         results, _ = run_otter(zip_path, Path(sub), out / "otter" / name, otter)
-        rows.append({"submission": name, "engine": ours,
-                     "otter": otter_totals(results, rubric), "possible": possible})
+        rows.append({"submission": name, "engine": ours, "possible": possible,
+                     "otter": None if results is None else otter_totals(results, rubric)})
     return rows
 
 
@@ -298,7 +301,11 @@ def format_rows(rows: list[dict]) -> str:
     for row in rows:
         cells = []
         for ex in exids:
-            a, b = row["engine"].get(ex, 0.0), row["otter"].get(ex, 0.0)
+            a = row["engine"].get(ex, 0.0)
+            if row["otter"] is None:
+                cells.append(f"{a:g} / no result")
+                continue
+            b = row["otter"].get(ex, 0.0)
             cells.append(f"{a:g} / {b:g}" + ("" if abs(a - b) < 1e-6 else " **differ**"))
         lines.append(f"| {row['submission']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
