@@ -24,6 +24,7 @@ otter's environment, not in ours.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import os
@@ -59,6 +60,7 @@ def prepare(submission: str | os.PathLike | None = None) -> Path:
 
     source = Path(submission or Path.cwd()).resolve()
     work = Path(tempfile.mkdtemp(prefix="module3-otter-"))
+    atexit.register(shutil.rmtree, work, True)
     received = work / "received"
     received.mkdir()
     for entry in sorted(source.iterdir()):
@@ -67,7 +69,7 @@ def prepare(submission: str | os.PathLike | None = None) -> Path:
         if entry.is_dir():
             shutil.copytree(entry, received / entry.name, symlinks=True)
         elif entry.is_file():
-            shutil.copyfile(entry, received / entry.name)
+            shutil.copy2(entry, received / entry.name)  # dates too: they break ties
     try:
         files, notes = collect(received, work / "submission")
     except BadSubmission as exc:
