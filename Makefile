@@ -10,7 +10,7 @@ T ?= tests/public
 JOBS ?= 2
 OUT ?= results
 
-.PHONY: help setup sandbox-tool check grade assignments test lint bench clean
+.PHONY: help setup sandbox-tool check grade assignments release autograder test lint bench clean
 
 help:
 	@echo "make check                       public tests on assignments/ (IMPL=solutions for the reference)"
@@ -19,6 +19,8 @@ help:
 	@echo "make grade SUBMISSION=path       grade one folder or .zip -> $(OUT)/results.json"
 	@echo "make grade SUBMISSIONS=dir JOBS=n  grade every submission in dir -> $(OUT)/"
 	@echo "make assignments [SCAFFOLD=concept|full]  regenerate assignments/ from solutions/"
+	@echo "make release [SCAFFOLD=full]     the student release: dist/student/ and dist/student.zip"
+	@echo "make autograder                  the Gradescope zip: dist/autograder.zip"
 	@echo "make test                        everything the project checks (CI)"
 	@echo "make bench                       timings and peak memory of check and grade"
 	@echo "make otter [SUBMISSION=path]     otter-grader assignment in dist/otter/; with SUBMISSION: otter vs ours"
@@ -51,7 +53,7 @@ check: $(STAMP)
 
 grade: $(STAMP)
 ifdef SUBMISSIONS
-	$(PY) -m autograder grade-all "$(SUBMISSIONS)" --out "$(OUT)" --jobs $(JOBS) $(if $(ALLOW_SAME_USER),--allow-same-user)
+	$(PY) -m autograder grade-all "$(SUBMISSIONS)" --out "$(OUT)" --jobs $(JOBS) $(if $(FRESH),--fresh) $(if $(ALLOW_SAME_USER),--allow-same-user)
 else ifdef SUBMISSION
 	$(PY) -m autograder grade "$(SUBMISSION)" --out "$(OUT)/results.json"
 else
@@ -69,6 +71,12 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(PY) -m autograder assignments --check
 	IMPL=solutions $(PY) -m pytest tests -q -p no:cacheprovider
+
+release: $(STAMP)
+	$(PY) -m autograder release --scaffold $(or $(SCAFFOLD),concept)
+
+autograder: $(STAMP)
+	$(PY) -m autograder autograder
 
 # The otter-grader route (README, "otter-grader"): otter and a Jupyter kernel live in
 # .venv-otter, apart from .venv and from anything students install.

@@ -43,6 +43,9 @@ def main(argv=None) -> int:
     p.add_argument("folder", type=_existing, metavar="DIR")
     p.add_argument("--out", type=Path, required=True, metavar="OUTDIR")
     p.add_argument("--jobs", type=_positive_int, default=1)
+    p.add_argument("--fresh", action="store_true",
+                   help="regrade every submission (default: keep results whose files and "
+                        "tests have not changed)")
     p.add_argument("--allow-same-user", action="store_true",
                    help="grade even where student code can only run as the grader's own "
                         "user (no sandbox, no student user): it could read and change the "
@@ -56,7 +59,36 @@ def main(argv=None) -> int:
                         "too); default: each skeleton keeps the level it has (new ones: "
                         "concept)")
 
+    p = sub.add_parser("release", help="the student release: dist/student/ and .zip")
+    p.add_argument("--scaffold", choices=("concept", "full"), default="concept")
+    p.add_argument("--out", type=Path, help="folder to write (default: dist/student)")
+
+    p = sub.add_parser("autograder", help="the Gradescope zip: dist/autograder.zip")
+    p.add_argument("--out", type=Path, help="zip to write (default: dist/autograder.zip)")
+
     args = parser.parse_args(argv)
+
+    if args.command == "release":
+        from autograder.package import ReleaseLeak, build_release
+
+        try:
+            dest = build_release(args.out, args.scaffold)
+        except ReleaseLeak as exc:
+            print(f"error: the release would leak, so it was not written:\n{exc}",
+                  file=sys.stderr)
+            return 1
+        files = sorted(p for p in dest.rglob("*") if p.is_file())
+        print(f"wrote {dest} ({len(files)} files, scaffolding {args.scaffold}; scan clean) "
+              f"and {dest.with_suffix('.zip')}")
+        return 0
+
+    if args.command == "autograder":
+        from autograder.package import build_autograder
+
+        archive = build_autograder(args.out)
+        print(f"wrote {archive} ({archive.stat().st_size / 2**20:.2f} MB): upload it as the "
+              "autograder of a Gradescope programming assignment")
+        return 0
 
     if args.command in ("grade", "grade-all"):
         from autograder.sandbox.isolation import make_undumpable
@@ -85,7 +117,7 @@ def main(argv=None) -> int:
     if args.command == "grade-all":
         if not args.folder.is_dir():
             parser.error(f"DIR {args.folder} is not a folder")
-        from autograder.grade import grade_all
+        from autograder.batch import grade_class
         from autograder.sandbox.client import Limits
 
         level = Limits().isolation()
@@ -97,14 +129,16 @@ def main(argv=None) -> int:
                   "--allow-same-user (make grade ALLOW_SAME_USER=1) for trusted code.",
                   file=sys.stderr)
             return 2
-        args.out.mkdir(parents=True, exist_ok=True)
-        graded = grade_all(args.folder, args.out, args.jobs)
-        for name, res in graded:
-            total = sum(t["max_score"] for t in res["tests"]) if res else 0
-            print(f"{name:<40} {res['score']:g}/{total:g}" if res else f"{name:<40} ERROR")
-        print(f"{len(graded)} submissions; gradebook: {args.out / 'gradebook.csv'}; "
-              f"per-test pass rates: {args.out / 'pass_rates.csv'}")
-        return 1 if any(res is None for _, res in graded) else 0
+        try:
+            rows = grade_class(args.folder, args.out, args.jobs, fresh=args.fresh)
+        except ValueError as exc:
+            parser.error(str(exc))
+        failed = [sub.id for sub, res, _ in rows if res is None]
+        print(f"{len(rows)} submissions, {len(failed)} not graded"
+              f"{': ' + ', '.join(failed) if failed else ''}")
+        for name in ("gradebook.csv", "pass_rates.csv", "histogram.png", "misconceptions.md"):
+            print(f"  {args.out / name}")
+        return 1 if failed else 0
 
     if args.command == "assignments":
         from autograder.skeleton import MarkerError, sync
