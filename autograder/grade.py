@@ -26,6 +26,7 @@ from pathlib import Path
 from autograder.records import complete_lines, key_env, verified
 from autograder.sandbox.client import Limits, remove_tree, stage
 from autograder.sandbox.reaper import children, reap_strays, set_subreaper
+from autograder.settings import VISIBILITY
 from autograder.submission import BadSubmission, collect
 from tests.public.harness import EXERCISES
 from tests.public.misconceptions import ids_in
@@ -213,7 +214,8 @@ def build_results(rubric, outcomes, notes, seconds) -> dict:
             "score": entry["points"] if passed else 0.0,
             "max_score": entry["points"],
             "status": "passed" if passed else "failed",
-            "visibility": entry["visibility"],
+            "visibility": VISIBILITY["public" if entry["visibility"] == "visible"
+                                     else "hidden"],
             "output": output,
             # The exercise first (totals read it), then the mistakes the message named.
             "tags": [entry["exercise"], *([] if passed else ids_in(output))],
