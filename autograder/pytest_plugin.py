@@ -12,7 +12,9 @@ would show the test's source and expected values.
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,6 +79,16 @@ def _message(excinfo) -> str:
     return text or "failed"
 
 
+def _out_of_memory(exc: BaseException) -> bool:
+    """`exc`, or an exception it was raised from or during, is a MemoryError."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, MemoryError):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 class Recorder:
     """Writes {"rubric": entry} per collected test, then {"nodeid", "status", "output"}
     per test phase that decides the outcome; signed when the grader gave a key
@@ -85,6 +97,7 @@ class Recorder:
     def __init__(self, path, key: bytes | None = None):
         self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed at unconfigure
         self.key = key
+        self.reclaim = False
 
     def _emit(self, record: dict):
         self.file.write(records.sign(self.key, record) if self.key else
@@ -102,6 +115,18 @@ class Recorder:
         if call.excinfo is not None and (report.failed or report.skipped):
             prefix = "(after the test) " if call.when == "teardown" else ""
             report.student_message = prefix + _message(call.excinfo)
+            self.reclaim = self.reclaim or _out_of_memory(call.excinfo.value)
+
+    def pytest_runtest_setup(self, item):
+        """After a test that ran out of the trusted side's memory budget, free what its
+        traceback still holds (frames, and the cycles through them) before the next test
+        runs, so that one test's failure is not every later test's."""
+        if self.reclaim:
+            self.reclaim = False
+            sys.last_type = sys.last_value = sys.last_traceback = None
+            if hasattr(sys, "last_exc"):
+                sys.last_exc = None
+            gc.collect()
 
     def pytest_runtest_logreport(self, report):
         if report.when == "call" and report.passed:

@@ -204,6 +204,7 @@ class StudentProcess:
         # Wall time all calls into this file may take together: a function that loops
         # forever costs its own timeout a few times, not every test's timeout.
         self.budget_left = limits.budget_s if budget_s is None else budget_s
+        self.sealed: set[tuple[int, int, int]] = set()  # files of testdirs/ made ours
         _instances.add(self)
         self.timeouts: dict[str, int] = {}
         self.proc = None
@@ -285,6 +286,8 @@ class StudentProcess:
                                              self.limits.scratch_depth)
                 used, entries, within = used + size, entries + count, within and ok
             if within and used <= self.limits.scratch_mb * 2**20:
+                seal_files(self.staging / "testdirs", self.sealed,
+                           0o666 if self.limits.ids() is not None else 0o644)
                 return
             self.stop()
             self.limits.kill_leftovers()
@@ -546,9 +549,10 @@ class RemoteLoader:
         student code cannot plant a link where it will be created."""
         path = self.staging / "testdirs" / name
         os.mkdir(path)
-        ids = self.limits.ids()
-        if ids is not None:
-            os.chown(path, *ids, follow_symlinks=False)
+        if self.limits.ids() is not None:
+            # The grader's, sticky: student code may add files, but not remove or rename
+            # the grader's own copies that seal_files leaves for the test to read.
+            os.chmod(path, 0o1777)
         return path
 
     def close(self):
@@ -736,6 +740,70 @@ def _unlink(name: str, parent: int) -> None:
         os.unlink(name, dir_fd=parent)
     except OSError:  # e.g. a file that is busy; the folder's removal will say so
         pass
+
+
+def seal_files(root: Path, sealed: set[tuple[int, int, int]], mode: int = 0o644) -> None:
+    """Make the files student code left in the tests' folders (the plots tests read) the
+    grader's own, after each call and inside its budget: each new or changed regular file
+    is opened without waiting (O_NONBLOCK: a file under a lease fails at once and is
+    removed, instead of holding the test's open() for the 45 s the kernel gives a lease
+    holder) and replaced by a copy the grader owns, which student code running as another
+    user cannot lease, nor (the folder is sticky) replace. Sizes are bounded by the scan
+    that came before; `sealed` remembers the copies, made with `mode` (0o666 where student
+    code is another user and may write its plot again)."""
+    try:
+        top = os.open(root, _DIR_FLAGS)
+    except OSError:
+        return
+    try:
+        with os.scandir(top) as tests:
+            for test in tests:
+                try:
+                    folder = os.open(test.name, _DIR_FLAGS, dir_fd=top)
+                except OSError:  # not a folder, or gone
+                    continue
+                try:
+                    with os.scandir(folder) as files:
+                        for entry in files:
+                            _seal_one(folder, entry, sealed, mode)
+                finally:
+                    os.close(folder)
+    finally:
+        os.close(top)
+
+
+def _seal_one(folder: int, entry: os.DirEntry, sealed: set[tuple[int, int, int]],
+              mode: int) -> None:
+    try:
+        info = entry.stat(follow_symlinks=False)
+    except OSError:
+        return
+    if (not stat.S_ISREG(info.st_mode) or entry.name.startswith(".sealed-")
+            or (info.st_ino, info.st_mtime_ns, info.st_size) in sealed):
+        return
+    try:
+        source = os.open(entry.name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         dir_fd=folder)
+    except BlockingIOError:  # under a lease: withheld, the test finds no file
+        _unlink(entry.name, folder)
+        return
+    except OSError:
+        return
+    copy = f".sealed-{next(_moved)}"
+    try:
+        target = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, 0o666, dir_fd=folder)
+        with open(source, "rb", closefd=False) as fin, open(target, "wb") as fout:
+            os.fchmod(target, mode)
+            shutil.copyfileobj(fin, fout)
+            fout.flush()
+            made = os.fstat(target)
+        os.rename(copy, entry.name, src_dir_fd=folder, dst_dir_fd=folder)
+        sealed.add((made.st_ino, made.st_mtime_ns, made.st_size))
+    except OSError:
+        _unlink(copy, folder)
+    finally:
+        os.close(source)
 
 
 def read_tail(path: Path, limit: int) -> bytes:

@@ -188,6 +188,55 @@ SCRATCH_ATTACKS = {
 }
 SLEEP_MARK = "86399.25"  # seconds; no other process sleeps for exactly this long
 
+# Holds a write lease on the file the call wrote (the plot), so that another process's
+# open() of it waits until the kernel breaks the lease: 45 s (lease-break-time) when the
+# holder ignores the notice.
+LEASE = '''
+
+import fcntl as _fcntl
+import os as _los
+import signal as _signal
+
+_leases = []
+
+
+def _lease(path):
+    _signal.signal(_signal.SIGIO, _signal.SIG_IGN)
+    fd = _los.open(path, _los.O_RDWR)
+    _fcntl.fcntl(fd, _fcntl.F_SETLEASE, _fcntl.F_WRLCK)
+    _leases.append(fd)
+
+
+def _png_bomb(path, side=8000):
+    """A legal 16-bit RGBA PNG, side x side pixels (512 MB decoded), under 1 MB on disk,
+    made in a second: one deflate block of 100 zero rows, repeated."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    rows = bytes(1 + side * 8) * 100
+    pack = zlib.compressobj(6, zlib.DEFLATED, -15)
+    block = pack.compress(rows) + pack.flush(zlib.Z_FULL_FLUSH)
+    check = 1
+    for _ in range(side // 100):
+        check = zlib.adler32(rows, check)
+    data = b"\\x78\\x9c" + block * (side // 100) + b"\\x03\\x00" + struct.pack(">I", check)
+    head = struct.pack(">IIBBBBB", side, side, 16, 6, 0, 0, 0)
+    with open(path, "wb") as fh:
+        fh.write(b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", head) + chunk(b"IDAT", data)
+                 + chunk(b"IEND", b""))
+'''
+
+LEASE_ATTACKS = {
+    # The plot functions take the path they write last.
+    "lease": "out = _real(*args, **kwargs)\n    _lease(args[-1])\n    return out",
+    # The plot replaced by an image that decodes to 512 MB.
+    "png_bomb": "out = _real(*args, **kwargs)\n    _png_bomb(args[-1])\n    return out",
+}
+
+
 def reference() -> str:
     return (REPO / "solutions" / EX1).read_text()
 
@@ -202,9 +251,14 @@ def submission(folder: Path, attacks: dict[str, str]) -> Path:
         source += FORGE
     if names & set(SCRATCH_ATTACKS):
         source += SCRATCH
+    if names & set(LEASE_ATTACKS):
+        source += LEASE
     for func, name in attacks.items():
         if name in ATTACKS:
             source += f"\n\ndef {func}(*args, **kwargs):\n    {ATTACKS[name]}\n"
+        elif name in LEASE_ATTACKS:
+            source += (f"\n\ndef {func}(*args, _real={func}, **kwargs):\n"
+                       f"    {LEASE_ATTACKS[name]}\n")
         else:
             source += (f"\n\ndef {func}(*args, _real={func}, **kwargs):\n"
                        f"    {SCRATCH_ATTACKS[name]}\n    return _real(*args, **kwargs)\n")

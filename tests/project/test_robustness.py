@@ -215,6 +215,23 @@ def test_file_floods_and_deep_folders_cost_one_call_and_are_cleaned(tmp_path, le
     assert run.get("left_running", []) == [] and hostile.leftovers() == [], run
 
 
+def test_plot_files_are_read_without_waiting_and_decoded_within_the_budget(tmp_path):
+    """A write lease held on the plot (a plain open() would wait 45 s for it), and a plot
+    that decodes to 512 MB: the file under a lease is withheld at once, the image costs
+    its own test (the trusted pytest's memory budget, then its memory back); every other
+    test passes, in a 768 MB container."""
+    attacks = {"plot_hidden_states": "lease", "plot_gradient_norms": "png_bomb"}
+    res = grade_limited(hostile.submission(tmp_path / "sub", attacks), tmp_path)
+    run = res["_run"]
+    assert run["returncode"] == 0 and run.get("oom_kills", 0) == 0, run
+    ex01 = {n: o for n, o in _failed(res).items() if n.startswith("ex01")}
+    assert len(ex01) == 2 and all("plot_" in n for n in ex01), ex01
+    lease = next(o for n, o in ex01.items() if "plot_hidden_states" in n)
+    bomb = next(o for n, o in ex01.items() if "plot_gradient_norms" in n)
+    assert "no file at hidden_states.png" in lease, lease
+    assert "cannot be decoded" in bomb, bomb
+
+
 # ---------------------------------------------------------------------------------------
 # Exercises isolated from each other: a stand-in suite whose trusted side stalls
 # ---------------------------------------------------------------------------------------
