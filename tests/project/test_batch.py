@@ -14,6 +14,10 @@ from autograder.batch import discover, grade_class, misconception_counts
 from tests.project.mutants import mutate
 from tests.public.harness import EXERCISES, REPO
 
+# These tests grade whole submissions through the real path; on a loaded machine a
+# module's first test (which grades them all) takes minutes, not pytest's default 300 s.
+pytestmark = pytest.mark.timeout(1800)
+
 EX1 = EXERCISES["ex01"]
 
 

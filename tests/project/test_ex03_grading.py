@@ -15,6 +15,10 @@ import pytest
 
 from autograder.grade import grade_all
 
+# These tests grade whole submissions through the real path; on a loaded machine a
+# module's first test (which grades them all) takes minutes, not pytest's default 300 s.
+pytestmark = pytest.mark.timeout(1800)
+
 REPO = Path(__file__).resolve().parents[2]
 EX1, EX3 = "ex_01_basic_rnn.py", "ex_03_char_language_model.py"
 

@@ -7,6 +7,10 @@ import pytest
 
 from tests.project.mutants_ex03 import EXPECTED_IDS, MUTANTS, ex03_tests, grade_mutants, mutate
 
+# These tests grade whole submissions through the real path; on a loaded machine a
+# module's first test (which grades them all) takes minutes, not pytest's default 300 s.
+pytestmark = pytest.mark.timeout(1800)
+
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):

@@ -28,6 +28,10 @@ import autograder.grade as grading
 from autograder.sandbox import isolation
 from tests.project import hostile
 
+# These tests grade whole submissions through the real path; on a loaded machine a
+# module's first test (which grades them all) takes minutes, not pytest's default 300 s.
+pytestmark = pytest.mark.timeout(1800)
+
 REPO = Path(__file__).resolve().parents[2]
 LIMIT_MB = 768
 
