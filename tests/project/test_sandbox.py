@@ -421,7 +421,9 @@ def test_answers_that_would_cost_memory_or_time_are_refused_unread():
     def message(header: bytes, body: bytes = b"") -> int:
         r, w = os.pipe()
         data = struct.pack("<Q", len(header)) + header + struct.pack("<Q", len(body)) + body
-        threading.Thread(target=lambda: (os.write(w, data), os.close(w))).start()
+        # A daemon: the reader stops early, and a writer blocked on the full pipe must not
+        # keep pytest from exiting.
+        threading.Thread(target=lambda: (os.write(w, data), os.close(w)), daemon=True).start()
         return r
 
     with pytest.raises(wire.WireError, match="header of"):
