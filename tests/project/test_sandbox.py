@@ -421,13 +421,22 @@ def test_answers_that_would_cost_memory_or_time_are_refused_unread():
     def message(header: bytes, body: bytes = b"") -> int:
         r, w = os.pipe()
         data = struct.pack("<Q", len(header)) + header + struct.pack("<Q", len(body)) + body
-        # A daemon: the reader stops early, and a writer blocked on the full pipe must not
-        # keep pytest from exiting.
-        threading.Thread(target=lambda: (os.write(w, data), os.close(w)), daemon=True).start()
+
+        def write():  # blocks on the full pipe until the reader closes it
+            try:
+                os.write(w, data)
+            except BrokenPipeError:
+                pass
+            finally:
+                os.close(w)
+        # A daemon as well: a writer left blocked must not keep pytest from exiting.
+        threading.Thread(target=write, daemon=True).start()
         return r
 
+    flood = message(b"[" + b"{}," * (wire.MAX_HEADER // 3) + b"{}]")
     with pytest.raises(wire.WireError, match="header of"):
-        wire.read_message(message(b"[" + b"{}," * (wire.MAX_HEADER // 3) + b"{}]"))
+        wire.read_message(flood)  # refused from its length, the header left unread
+    os.close(flood)
     enc = wire.Encoder()
     arrays = {"a0": np.zeros(10)}
     tree = {"list": [{"nd": "a0"}] * 2}  # one array, two references: two copies
