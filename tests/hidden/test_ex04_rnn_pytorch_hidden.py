@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 
 from solutions import ex_01_basic_rnn as ref01
-from tests.public.harness import assert_close, check_array, numerical_gradient
+from tests.public.harness import (
+    assert_close,
+    check_array,
+    numerical_gradient,
+    scalar,
+    unpack,
+)
 from tests.public.misconceptions import explain
 from tests.public.test_ex04_rnn_pytorch import (
     KEYS,
@@ -35,13 +41,11 @@ from tests.public.test_ex04_rnn_pytorch import (
     _rnn_layers,
     _run,
     _same_layers,
-    _scalar,
     _sgd,
     _t,
     _test_rnn,
     _torch,
     _torch_rnn_forward,
-    _unpack,
 )
 
 
@@ -59,7 +63,7 @@ def _close(got, expected, what, hint="", atol=1e-10, rtol=1e-8):
 
 
 def _close_scalar(got, expected, what, hint="", atol=1e-10, rtol=1e-8):
-    _close(np.asarray(_scalar(got, what)), np.asarray(float(expected)), what, hint, atol, rtol)
+    _close(np.asarray(scalar(got, what)), np.asarray(float(expected)), what, hint, atol, rtol)
 
 
 def _grads_of(loss, layers):
@@ -146,7 +150,7 @@ def test_ex04_hidden_torch_loss_and_grads(ex04):
         for h0 in (None, 0.5 * rng.standard_normal((n, h))):
             label = f"N={n}, T={t}, D={d}, H={h}, V={v}, h0 {'None' if h0 is None else 'given'}"
             args = (_copy(params), x.copy(), y.copy()) + (() if h0 is None else (h0.copy(),))
-            got = _unpack(_call("torch_loss_and_grads",
+            got = unpack(_call("torch_loss_and_grads",
                                 lambda args=args: ex04.torch_loss_and_grads(*args)),
                           ("loss", "grads", "h_last"), "torch_loss_and_grads")
             want = ref01.model_loss(_copy(params), x.copy(), y.copy(),
@@ -198,7 +202,7 @@ def test_ex04_hidden_train_epoch_cross_entropy(ex04, tt):
     plain = float(np.mean([a for a, _ in losses]))
     _close_scalar(got, want, "train_epoch mean loss (batches of 3, 3, 1, cross-entropy)",
                   hint=explain("loss-batch-weighting") if np.isclose(
-                      _scalar(got, "train_epoch"), plain, rtol=1e-9) else "")
+                      scalar(got, "train_epoch"), plain, rtol=1e-9) else "")
 
 
 @pytest.mark.points(1)
@@ -250,7 +254,7 @@ def test_ex04_hidden_evaluate_and_stateful(ex04, tt):
 def _all(tt, loader, what):
     out = []
     for k, batch in enumerate(_py(tt).list(loader)):
-        x, y = _unpack(batch, ("x", "y"), f"{what} batch {k}")
+        x, y = unpack(batch, ("x", "y"), f"{what} batch {k}")
         out.append((_np(x, what), _np(y, what)))
     return out
 
@@ -266,7 +270,7 @@ def test_ex04_hidden_data(ex04, tt):
         if _py(tt).len(dataset) != 4:
             raise AssertionError("SequenceDataset from tensors: len must be 4."
                                  + explain("dataset-protocol"))
-        x2, y2 = _unpack(_py(tt).getattr(dataset, "__getitem__")(2), ("x", "y"),
+        x2, y2 = unpack(_py(tt).getattr(dataset, "__getitem__")(2), ("x", "y"),
                          "SequenceDataset[2]")
     _close(_np(x2, "x"), X[2], "SequenceDataset (from float32 tensors)[2][0]", atol=0, rtol=0)
     _close(_np(y2, "y"), y[2], "SequenceDataset (from tensors)[2][1]", atol=0, rtol=0)
@@ -320,7 +324,7 @@ def test_ex04_hidden_char_model(ex04, tt):
     result = _call("train_char_model", lambda: ex04.with_timeout(60).train_char_model(
         text, seq_len=12, batch_size=8, embed_dim=6, hidden_size=32, num_layers=2, epochs=4,
         lr=0.01, seed=1, device="cpu", stateful=True, print_every=0))
-    trained, history = _unpack(result, ("model", "history"), "train_char_model")
+    trained, history = unpack(result, ("model", "history"), "train_char_model")
     if _kind(trained) != "CharRNN" and not hasattr(trained, "embed"):
         raise AssertionError("train_char_model: the model it returns must be a CharRNN.")
     vocab = history["vocab"]

@@ -20,8 +20,11 @@ from tests.public.harness import (
     assert_png,
     check_array,
     check_labels,
+    close_scalar,
     figure_info,
     numerical_gradient,
+    scalar,
+    unpack,
 )
 from tests.public.misconceptions import explain
 
@@ -92,36 +95,6 @@ def _rng(seed):
     return np.random.default_rng(seed)
 
 
-def _unpack(result, names, fn):
-    """A function that returns several things must return a tuple of that length."""
-    if not isinstance(result, (tuple, list)) or len(result) != len(names):
-        got = (f"a {type(result).__name__} of length {len(result)}"
-               if isinstance(result, (tuple, list)) else type(result).__name__)
-        raise AssertionError(f"{fn} must return a tuple ({', '.join(names)}); got {got}.")
-    return tuple(result)
-
-
-def _scalar(value, what) -> float:
-    """A loss or norm: a Python/NumPy float (or 0-d array), finite."""
-    if isinstance(value, np.ndarray) and value.size == 1 and value.ndim <= 1:
-        value = value.reshape(())[()]
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-        raise AssertionError(f"{what}: expected a float, got {type(value).__name__}. "
-                             "Return float(...) of the scalar.")
-    value = float(value)
-    if not np.isfinite(value):
-        raise AssertionError(f"{what}: got {value}; it must be finite.")
-    return value
-
-
-def _close_scalar(got, expected, *, what, hint="", atol=1e-10, rtol=1e-8):
-    """Compare a scalar result (loss, norm) after checking it is a finite float."""
-    value = _scalar(got, what)
-    assert_close(np.asarray(value), np.asarray(float(expected)), what=what, atol=atol, rtol=rtol,
-                 hint=hint)
-    return value
-
-
 def _same(a, b, tol=1e-10):
     return isinstance(a, np.ndarray) and a.shape == np.shape(b) and np.allclose(a, b, rtol=tol,
                                                                                atol=tol)
@@ -186,7 +159,7 @@ def _numeric_grads(forward, args, upstream):
 def test_ex01_step_forward_values(ex01):
     """rnn_step_forward: values match tanh(x Wx + h_prev Wh + b)"""
     args = _step_params(_rng(101))
-    out = _unpack(ex01.rnn_step_forward(*_copies(args)), ("h_next", "cache"), "rnn_step_forward")
+    out = unpack(ex01.rnn_step_forward(*_copies(args)), ("h_next", "cache"), "rnn_step_forward")
     assert_close(out[0], _step(*args), what="rnn_step_forward h_next", atol=1e-10, rtol=1e-8,
                  hint="h_next = tanh(x @ Wx + h_prev @ Wh + b)." + explain("forward-row-vectors"))
 
@@ -274,9 +247,9 @@ def test_ex01_step_backward_gradients(ex01):
     rng = _rng(103)
     args = list(_step_params(rng))
     dh_next = rng.standard_normal((N, H))
-    _, cache = _unpack(ex01.rnn_step_forward(*_copies(args)), ("h_next", "cache"),
+    _, cache = unpack(ex01.rnn_step_forward(*_copies(args)), ("h_next", "cache"),
                        "rnn_step_forward")
-    got = _unpack(ex01.rnn_step_backward(dh_next.copy(), cache), STEP_GRADS,
+    got = unpack(ex01.rnn_step_backward(dh_next.copy(), cache), STEP_GRADS,
                   "rnn_step_backward")
     numeric = _numeric_grads(_step, args, dh_next)
     failures = _grad_failures("rnn_step_backward", zip(STEP_GRADS, got, numeric, strict=True),
@@ -295,7 +268,7 @@ def test_ex01_step_backward_gradients(ex01):
 def test_ex01_rnn_forward_values(ex01):
     """rnn_forward: values match running the step T times"""
     args = _seq_params(_rng(104))
-    h, _ = _unpack(ex01.rnn_forward(*_copies(args)), ("h", "cache"), "rnn_forward")
+    h, _ = unpack(ex01.rnn_forward(*_copies(args)), ("h", "cache"), "rnn_forward")
     check_array(h, (N, T, H), what="rnn_forward h")
     expected = _forward(*args)
     if np.allclose(h[:, 1:], expected[:, :-1], atol=1e-10):
@@ -328,8 +301,8 @@ def _rnn_backward_case(ex01, seed, dh_builder, n_steps, tol, Wh=None):
     if Wh is not None:
         args[3] = Wh
     dh = dh_builder(rng, n_steps)
-    _, cache = _unpack(ex01.rnn_forward(*_copies(args)), ("h", "cache"), "rnn_forward")
-    got = _unpack(ex01.rnn_backward(dh.copy(), cache), SEQ_GRADS, "rnn_backward")
+    _, cache = unpack(ex01.rnn_forward(*_copies(args)), ("h", "cache"), "rnn_forward")
+    got = unpack(ex01.rnn_backward(dh.copy(), cache), SEQ_GRADS, "rnn_backward")
     numeric = _numeric_grads(_forward, args, dh)
     failures = _grad_failures("rnn_backward", zip(SEQ_GRADS, got, numeric, strict=True), tol=tol)
     return args, dh, got, numeric, failures
@@ -489,7 +462,7 @@ def test_ex01_affine_forward_values(ex01):
     """affine_forward: scores = h Wy + by at every time step"""
     rng = _rng(109)
     h, Wy, by = rng.standard_normal((N, T, H)), rng.standard_normal((H, V)), rng.standard_normal(V)
-    scores, _ = _unpack(ex01.affine_forward(h.copy(), Wy.copy(), by.copy()),
+    scores, _ = unpack(ex01.affine_forward(h.copy(), Wy.copy(), by.copy()),
                         ("scores", "cache"), "affine_forward")
     assert_close(scores, h @ Wy + by, what="affine_forward scores", atol=1e-10, rtol=1e-8,
                  hint="scores[n, t] = h[n, t] @ Wy + by for every n and t." +
@@ -503,7 +476,7 @@ def test_ex01_affine_backward_gradients(ex01):
     h, Wy, by = rng.standard_normal((N, T, H)), rng.standard_normal((H, V)), rng.standard_normal(V)
     dscores = rng.standard_normal((N, T, V))
     _, cache = ex01.affine_forward(h.copy(), Wy.copy(), by.copy())
-    got = _unpack(ex01.affine_backward(dscores.copy(), cache), ("dh", "dWy", "dby"),
+    got = unpack(ex01.affine_backward(dscores.copy(), cache), ("dh", "dWy", "dby"),
                   "affine_backward")
 
     def fwd(a, w, c):
@@ -528,9 +501,9 @@ def test_ex01_softmax_ce_value(ex01):
     """softmax_cross_entropy: loss is the mean negative log-probability of the targets"""
     rng = _rng(111)
     scores, y = rng.standard_normal((N, T, V)), rng.integers(0, V, (N, T))
-    loss, _ = _unpack(ex01.softmax_cross_entropy(scores.copy(), y.copy()), ("loss", "dscores"),
+    loss, _ = unpack(ex01.softmax_cross_entropy(scores.copy(), y.copy()), ("loss", "dscores"),
                       "softmax_cross_entropy")
-    loss = _scalar(loss, "softmax_cross_entropy loss")
+    loss = scalar(loss, "softmax_cross_entropy loss")
     expected = _ce(scores, y)
     if np.isclose(loss, expected * N * T, rtol=1e-6):
         raise AssertionError("softmax_cross_entropy loss: N*T times the mean, the sum over "
@@ -538,7 +511,7 @@ def test_ex01_softmax_ce_value(ex01):
     if np.isclose(loss, expected * T, rtol=1e-6):
         raise AssertionError(f"softmax_cross_entropy loss: T = {T} times the mean, divided by "
                              "N only." + explain("ce-not-mean"))
-    _close_scalar(loss, expected, what="softmax_cross_entropy loss",
+    close_scalar(loss, expected, what="softmax_cross_entropy loss",
                   hint="loss = -mean over (n, t) of log softmax(scores[n, t])[y[n, t]].")
 
 
@@ -583,10 +556,10 @@ def test_ex01_softmax_ce_stable(ex01):
         with np.errstate(all="ignore"):
             loss, dscores = ex01.softmax_cross_entropy(scores.copy(), y.copy())
         try:
-            loss = _scalar(loss, f"softmax_cross_entropy loss ({label})")
+            loss = scalar(loss, f"softmax_cross_entropy loss ({label})")
         except AssertionError as exc:
             raise AssertionError(f"{exc} {hint}") from None
-        _close_scalar(loss, _ce(scores, y), what=f"softmax_cross_entropy loss ({label})",
+        close_scalar(loss, _ce(scores, y), what=f"softmax_cross_entropy loss ({label})",
                       atol=1e-8, rtol=1e-8, hint=hint)
         assert_close(dscores, _ce_numeric_grad(scores, y),
                      what=f"softmax_cross_entropy dscores ({label})", atol=1e-8, rtol=1e-5,
@@ -602,13 +575,13 @@ def test_ex01_softmax_ce_mask(ex01):
     mask[:, :3] = 0.0
     mask[1, 7] = 0.0
     loss, dscores = ex01.softmax_cross_entropy(scores.copy(), y.copy(), mask.copy())
-    loss = _scalar(loss, "softmax_cross_entropy loss with a mask")
+    loss = scalar(loss, "softmax_cross_entropy loss with a mask")
     expected = _ce(scores, y, mask)
     if np.isclose(loss, expected * mask.sum() / mask.size, rtol=1e-7):
         raise AssertionError("softmax_cross_entropy loss with a mask: the masked sum divided "
                              f"by N*T = {mask.size} instead of the {int(mask.sum())} unmasked "
                              "positions." + explain("mask-count"))
-    _close_scalar(loss, expected, what="softmax_cross_entropy loss with a mask",
+    close_scalar(loss, expected, what="softmax_cross_entropy loss with a mask",
                   hint="loss = -sum(mask * log p[target]) / sum(mask).")
     check_array(dscores, (N, T, V), what="softmax_cross_entropy dscores with a mask")
     masked = mask == 0
@@ -642,17 +615,17 @@ def test_ex01_clip_global_norm(ex01):
     per_array = {k: np.linalg.norm(g) for k, g in grads.items()}
     total = float(np.sqrt(sum(np.sum(g**2) for g in grads.values())))
     max_norm = 0.5 * (total + max(per_array.values()))  # every array alone is below it
-    clipped, total_norm = _unpack(ex01.clip_grad_norm({k: g.copy() for k, g in grads.items()},
+    clipped, total_norm = unpack(ex01.clip_grad_norm({k: g.copy() for k, g in grads.items()},
                                                       max_norm), ("clipped", "total_norm"),
                                   "clip_grad_norm")
-    total_norm = _scalar(total_norm, "clip_grad_norm total_norm")
+    total_norm = scalar(total_norm, "clip_grad_norm total_norm")
     if not isinstance(clipped, dict) or set(clipped) != set(grads):
         raise AssertionError(f"clip_grad_norm clipped: expected a dict with keys {sorted(grads)}, "
                              f"got {type(clipped).__name__}.")
     if np.isclose(total_norm, max_norm, rtol=1e-6):
         raise AssertionError("clip_grad_norm total_norm: equals max_norm, the norm after "
                              "clipping." + explain("clip-norm-reported"))
-    _close_scalar(total_norm, total, what="clip_grad_norm total_norm",
+    close_scalar(total_norm, total, what="clip_grad_norm total_norm",
                   hint="total_norm is one norm for the whole dict, as if all arrays were "
                        "one long vector." + explain("clip-not-global"))
     unchanged = [k for k in grads
@@ -673,9 +646,9 @@ def test_ex01_clip_small_and_errors(ex01):
     """clip_grad_norm: small gradients come back unchanged in new arrays; max_norm <= 0 fails"""
     grads = _grads_for_clipping(_rng(116), 0.01)
     kept = {k: g.copy() for k, g in grads.items()}
-    clipped, total_norm = _unpack(ex01.clip_grad_norm(grads, 5.0), ("clipped", "total_norm"),
+    clipped, total_norm = unpack(ex01.clip_grad_norm(grads, 5.0), ("clipped", "total_norm"),
                                   "clip_grad_norm")
-    _close_scalar(total_norm, np.sqrt(sum(np.sum(g**2) for g in kept.values())),
+    close_scalar(total_norm, np.sqrt(sum(np.sum(g**2) for g in kept.values())),
                   what="clip_grad_norm total_norm", atol=1e-12, rtol=1e-8)
     if not isinstance(clipped, dict) or set(clipped) != set(kept):
         raise AssertionError(f"clip_grad_norm clipped: expected a dict with keys {sorted(kept)}.")
@@ -740,7 +713,7 @@ def _copy_params(params):
 def test_ex01_model_loss_gradients(ex01):
     """model_loss: the gradient of every parameter matches centered differences"""
     params, x, y, h0 = _model_case(119)
-    out = _unpack(ex01.model_loss(_copy_params(params), x.copy(), y.copy(), h0.copy()),
+    out = unpack(ex01.model_loss(_copy_params(params), x.copy(), y.copy(), h0.copy()),
                   ("loss", "grads", "h_last"), "model_loss")
     grads = out[1]
     if not isinstance(grads, dict) or set(grads) != set(KEYS):
@@ -779,10 +752,10 @@ def test_ex01_model_loss_values(ex01):
     params, x, y, h0 = _model_case(120, t=5)
     for label, kwargs, start in (("h0 given", {"h0": h0}, h0),
                                  ("h0=None", {}, np.zeros((N, H)))):
-        out = _unpack(ex01.model_loss(_copy_params(params), x.copy(), y.copy(),
+        out = unpack(ex01.model_loss(_copy_params(params), x.copy(), y.copy(),
                                       **{k: v.copy() for k, v in kwargs.items()}),
                       ("loss", "grads", "h_last"), "model_loss")
-        _close_scalar(out[0], _model_loss(params, x, y, start), what=f"model_loss loss ({label})",
+        close_scalar(out[0], _model_loss(params, x, y, start), what=f"model_loss loss ({label})",
                       hint="h0=None means a zero state; otherwise the RNN starts from h0." +
                       explain("forward-h0-ignored"))
         h_last = _forward(x, start, params["Wx"], params["Wh"], params["b"])[:, -1]
@@ -791,7 +764,7 @@ def test_ex01_model_loss_values(ex01):
     mask = np.ones((N, 5))
     mask[:, :2] = 0.0
     loss = ex01.model_loss(_copy_params(params), x.copy(), y.copy(), h0.copy(), mask.copy())[0]
-    _close_scalar(loss, _model_loss(params, x, y, h0, mask), what="model_loss loss with a mask",
+    close_scalar(loss, _model_loss(params, x, y, h0, mask), what="model_loss loss with a mask",
                   hint="The loss ignores masked positions." + explain("mask-count"))
 
 
@@ -804,7 +777,7 @@ def test_ex01_adam_step(ex01):
     grads["Wx"][0, 0] = 0.0  # stays put: m = 0
     p_keep, g_keep = _copy_params(params), _copy_params(grads)
     lr = 0.01
-    new_params, state = _unpack(ex01.adam_step(params, grads, None, lr), ("new_params", "state"),
+    new_params, state = unpack(ex01.adam_step(params, grads, None, lr), ("new_params", "state"),
                                 "adam_step")
     if not isinstance(new_params, dict) or set(new_params) != set(KEYS):
         raise AssertionError(f"adam_step new_params: expected a dict with keys {list(KEYS)}.")
@@ -820,7 +793,7 @@ def test_ex01_adam_step(ex01):
                      rtol=1e-4, hint="With bias correction the first Adam step moves every "
                      "parameter by about lr against the sign of its gradient." +
                      explain("adam-bias-correction"))
-    second, _ = _unpack(ex01.adam_step(new_params, g_keep, state, lr), ("new_params", "state"),
+    second, _ = unpack(ex01.adam_step(new_params, g_keep, state, lr), ("new_params", "state"),
                         "adam_step (second call, with the returned state)")
     check_array(second["Wh"], (H, H), what="adam_step new_params['Wh'] (second call)")
 
@@ -904,7 +877,7 @@ def _echo_accuracy(params, x, y, mask):
 @pytest.mark.points(2)
 def test_ex01_train_echo(ex01):
     """train_echo: learns the echo task (delay 2) to >= 90% accuracy on fresh sequences"""
-    params, history = _unpack(
+    params, history = unpack(
         ex01.with_timeout(60).train_echo(rng=_rng(123), print_every=0),
         ("params", "history"), "train_echo")
     n_symbols, hidden = 4, 32
@@ -920,7 +893,7 @@ def test_ex01_train_echo(ex01):
     if not isinstance(losses, (list, tuple, np.ndarray)) or len(losses) < 2:
         raise AssertionError("train_echo history: expected a dict with 'loss': a list with one "
                              "float per training step.")
-    losses = [_scalar(v, "train_echo history['loss'] entry") for v in losses]
+    losses = [scalar(v, "train_echo history['loss'] entry") for v in losses]
     x, y, mask = _echo_data(_rng(124), 400, 12, n_symbols, 2)
     acc = _echo_accuracy(params, x, y, mask)
     if acc < 0.9:
@@ -948,15 +921,15 @@ def test_ex01_accuracy(ex01):
     plain = float(np.mean(np.argmax(h @ params["Wy"] + params["by"], axis=-1) == y))
     masked = _echo_accuracy(params, x, y, mask)
     got = ex01.accuracy(_copy_params(params), x.copy(), y.copy())
-    _close_scalar(got, plain, what="accuracy (no mask)", atol=1e-12, rtol=1e-9,
+    close_scalar(got, plain, what="accuracy (no mask)", atol=1e-12, rtol=1e-9,
                   hint="Run the model from a zero state and compare the highest score with "
                        "the target at every position.")
     got = ex01.accuracy(_copy_params(params), x.copy(), y.copy(), mask.copy())
-    if np.isclose(_scalar(got, "accuracy (with a mask)"), plain, rtol=1e-9) \
+    if np.isclose(scalar(got, "accuracy (with a mask)"), plain, rtol=1e-9) \
             and not np.isclose(plain, masked):
         raise AssertionError("accuracy (with a mask): equals the accuracy over all positions; "
                              "the mask was not used." + explain("accuracy-mask"))
-    _close_scalar(got, masked, what="accuracy (with a mask)", atol=1e-12, rtol=1e-9,
+    close_scalar(got, masked, what="accuracy (with a mask)", atol=1e-12, rtol=1e-9,
                   hint=explain("accuracy-mask"))
 
 

@@ -29,6 +29,8 @@ from tests.public.harness import (
     check_labels,
     figure_info,
     numerical_gradient,
+    scalar,
+    unpack,
 )
 from tests.public.misconceptions import explain
 from tests.public.predictors import LinearPredictor
@@ -97,28 +99,6 @@ def learnable_series(n, phase=0.0):
 # ---------------------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------------------
-
-
-def unpack(result, names, fn):
-    """A function that returns several things must return a tuple of that length."""
-    if not isinstance(result, (tuple, list)) or len(result) != len(names):
-        got = (f"a {type(result).__name__} of length {len(result)}"
-               if isinstance(result, (tuple, list)) else type(result).__name__)
-        raise AssertionError(f"{fn} must return a tuple ({', '.join(names)}); got {got}.")
-    return tuple(result)
-
-
-def scalar(value, what) -> float:
-    """A metric or loss: a Python/NumPy float (or 0-d array), finite."""
-    if isinstance(value, np.ndarray) and value.size == 1 and value.ndim <= 1:
-        value = value.reshape(())[()]
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-        raise AssertionError(f"{what}: expected a float, got {type(value).__name__}. "
-                             "Return float(...) of the number.")
-    value = float(value)
-    if not np.isfinite(value):
-        raise AssertionError(f"{what}: got {value}; it must be finite.")
-    return value
 
 
 def same(a, b, tol=1e-9) -> bool:

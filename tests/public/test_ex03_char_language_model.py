@@ -36,8 +36,11 @@ from tests.public.harness import (
     assert_png,
     check_array,
     check_labels,
+    close_scalar,
     figure_info,
     numerical_gradient,
+    scalar,
+    unpack,
 )
 from tests.public.misconceptions import explain
 
@@ -199,35 +202,6 @@ def path_statistic(probs_path, draws, groups):
 # ---------------------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------------------
-
-
-def unpack(result, names, fn):
-    """A function that returns several things must return a tuple of that length."""
-    if not isinstance(result, (tuple, list)) or len(result) != len(names):
-        got = (f"a {type(result).__name__} of length {len(result)}"
-               if isinstance(result, (tuple, list)) else type(result).__name__)
-        raise AssertionError(f"{fn} must return a tuple ({', '.join(names)}); got {got}.")
-    return tuple(result)
-
-
-def scalar(value, what) -> float:
-    """A loss or a perplexity: a Python/NumPy float (or a 0-d array), finite."""
-    if isinstance(value, np.ndarray) and value.size == 1 and value.ndim <= 1:
-        value = value.reshape(())[()]
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-        raise AssertionError(f"{what}: expected a float, got {type(value).__name__}. "
-                             "Return float(...) of the scalar.")
-    value = float(value)
-    if not np.isfinite(value):
-        raise AssertionError(f"{what}: got {value}; it must be finite.")
-    return value
-
-
-def close_scalar(got, expected, *, what, hint="", atol=1e-10, rtol=1e-8):
-    value = scalar(got, what)
-    assert_close(np.asarray(value), np.asarray(float(expected)), what=what, atol=atol,
-                 rtol=rtol, hint=hint)
-    return value
 
 
 def same(a, b, tol=1e-10) -> bool:

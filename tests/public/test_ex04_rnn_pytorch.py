@@ -27,8 +27,11 @@ from tests.public.harness import (
     assert_png,
     check_array,
     check_labels,
+    close_scalar,
     figure_info,
     numerical_gradient,
+    scalar,
+    unpack,
 )
 from tests.public.misconceptions import explain
 
@@ -91,33 +94,6 @@ def _np(value, what):
 def _t(tt, array):
     """A tensor made where your code runs, with the array's dtype."""
     return tt.tensor(np.asarray(array))
-
-
-def _unpack(result, names, fn):
-    if not isinstance(result, (tuple, list)) or len(result) != len(names):
-        got = (f"a {type(result).__name__} of length {len(result)}"
-               if isinstance(result, (tuple, list)) else _kind(result))
-        raise AssertionError(f"{fn} must return a tuple ({', '.join(names)}); got {got}.")
-    return tuple(result)
-
-
-def _scalar(value, what) -> float:
-    if isinstance(value, np.ndarray) and value.size == 1 and value.ndim <= 1:
-        value = value.reshape(())[()]
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-        hint = " Return loss.item(), a Python float." if _kind(value) == "Tensor" else ""
-        raise AssertionError(f"{what}: expected a float, got {_kind(value)}.{hint}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise AssertionError(f"{what}: got {value}; it must be finite.")
-    return value
-
-
-def _close_scalar(got, expected, *, what, hint="", atol=1e-10, rtol=1e-8):
-    value = _scalar(got, what)
-    assert_close(np.asarray(value), np.asarray(float(expected)), what=what, atol=atol, rtol=rtol,
-                 hint=hint)
-    return value
 
 
 @contextlib.contextmanager
@@ -287,7 +263,7 @@ def test_ex04_sequence_dataset(ex04, tt):
         dataset = ex04.SequenceDataset(X, y)
         X[...] = 0.0  # the dataset kept its own copy
         n = _py(tt).len(dataset)
-        item = _unpack(_py(tt).getattr(dataset, "__getitem__")(3), ("x_i", "y_i"),
+        item = unpack(_py(tt).getattr(dataset, "__getitem__")(3), ("x_i", "y_i"),
                        "SequenceDataset[3]")
     if n != 5:
         raise AssertionError(f"len(SequenceDataset(X, y)) = {n}, expected 5 (one per example)."
@@ -309,7 +285,7 @@ def _batches(tt, loader, what):
     got = _py(tt).list(loader)
     out = []
     for k, batch in enumerate(got):
-        pair = _unpack(batch, ("x", "y"), f"{what}: batch {k}")
+        pair = unpack(batch, ("x", "y"), f"{what}: batch {k}")
         out.append((_np(pair[0], f"{what} batch {k} x"), _np(pair[1], f"{what} batch {k} y")))
     return out
 
@@ -393,7 +369,7 @@ def _model(ex04, *args, **kwargs):
 
 def _run(model, owner, *args):
     with _named(owner):
-        return _unpack(_call(f"{owner}.forward", lambda: model(*args)), ("out", "h_n"),
+        return unpack(_call(f"{owner}.forward", lambda: model(*args)), ("out", "h_n"),
                        f"{owner}.forward")
 
 
@@ -521,16 +497,16 @@ def test_ex04_torch_loss_and_grads(ex04):
     keep = _copy(params)
     result = _call("torch_loss_and_grads",
                    lambda: ex04.torch_loss_and_grads(_copy(params), x.copy(), y.copy(), h0.copy()))
-    loss, grads, h_last = _unpack(result, ("loss", "grads", "h_last"), "torch_loss_and_grads")
+    loss, grads, h_last = unpack(result, ("loss", "grads", "h_last"), "torch_loss_and_grads")
     want = _ex01_loss(keep, x, y, h0)
-    value = _scalar(loss, "torch_loss_and_grads loss")
+    value = scalar(loss, "torch_loss_and_grads loss")
     if any(np.isclose(value, want * k, rtol=1e-9) for k in (N, T, N * T)):
         hint = ("It is the mean cross-entropy times N, T or N*T: average over every one of "
                 "the N*T positions." + explain("ce-class-axis"))
     else:
         hint = ("The model comes from load_numpy_params: if its test fails, fix that first; "
                 "the loss is the mean cross-entropy over all N*T positions.")
-    _close_scalar(value, want, what="torch_loss_and_grads loss", hint=hint)
+    close_scalar(value, want, what="torch_loss_and_grads loss", hint=hint)
     assert_close(h_last, _ex01_forward(keep, x, h0)[0][:, -1], what="torch_loss_and_grads h_last",
                  atol=1e-10, rtol=1e-8, hint="The state after the last step, (N, H).")
     if not isinstance(grads, dict) or set(grads) != set(KEYS):
@@ -639,7 +615,7 @@ def _check_epoch(ex04, tt, clip, what):
     kwargs = {} if clip is None else {"clip": clip}
     got = _call("train_epoch", lambda: ex04.train_epoch(model, loader, optimizer,
                                                         tt.nn.MSELoss(), **kwargs))
-    loss = _scalar(got, f"train_epoch {what} (its return value)")
+    loss = scalar(got, f"train_epoch {what} (its return value)")
     after = _rnn_layers(model, 1, "the test's nn.RNN")
     if _same_layers(after, start, 1e-12):
         raise AssertionError(f"train_epoch {what}: the parameters did not change. backward() "
@@ -663,7 +639,7 @@ def _check_epoch(ex04, tt, clip, what):
             loss, twins["mean"], rtol=1e-9):
         hint = ("This is the plain mean of the 3 batch losses; the batches hold 3, 2 and 1 "
                 "examples." + hint)
-    _close_scalar(loss, twins["mean"], what=f"train_epoch {what}: returned mean loss",
+    close_scalar(loss, twins["mean"], what=f"train_epoch {what}: returned mean loss",
                   hint=hint)
     if not model.training:
         raise AssertionError(f"train_epoch {what}: the model is left in evaluation mode; "
@@ -702,7 +678,7 @@ def test_ex04_to_model_casts_batches(ex04, tt):
     _, batches, loader = _train_case(tt, 407, sizes=(2,), dtype=np.float32)
     for fn in ("train_epoch", "evaluate"):
         extra = (tt.optim.SGD(model.parameters(), lr=0.1),) if fn == "train_epoch" else ()
-        _scalar(_call(fn, lambda fn=fn, extra=extra: getattr(ex04, fn)(
+        scalar(_call(fn, lambda fn=fn, extra=extra: getattr(ex04, fn)(
             model, loader, *extra, tt.nn.MSELoss())), f"{fn} with float32 batches")
 
 
@@ -725,9 +701,9 @@ def test_ex04_evaluate(ex04, tt):
     layers = _rnn_layers(model, 2, "the test's nn.RNN")
     losses = [_rnn_loss(layers, x, y)[0] for x, y in batches]
     expected = (3 * losses[0] + losses[1]) / 4
-    first = _scalar(_call("evaluate", lambda: ex04.evaluate(model, list(zip(xs, ys, strict=True)),
+    first = scalar(_call("evaluate", lambda: ex04.evaluate(model, list(zip(xs, ys, strict=True)),
                                                             tt.nn.MSELoss())), "evaluate")
-    second = _scalar(ex04.evaluate(model, list(zip(xs, ys, strict=True)), tt.nn.MSELoss()),
+    second = scalar(ex04.evaluate(model, list(zip(xs, ys, strict=True)), tt.nn.MSELoss()),
                      "evaluate (second call)")
     if first != second:
         raise AssertionError(f"evaluate: two calls on the same data gave {first:.6g} and "
@@ -735,7 +711,7 @@ def test_ex04_evaluate(ex04, tt):
     hint = explain("eval-mode")
     if np.isclose(first, np.mean(losses), rtol=1e-9):
         hint = "This is the plain mean of the batch losses." + explain("loss-batch-weighting")
-    _close_scalar(first, expected, what="evaluate: mean loss", hint=hint)
+    close_scalar(first, expected, what="evaluate: mean loss", hint=hint)
     if not _same_layers(_rnn_layers(model, 2, "the test's nn.RNN"), layers, 0.0):
         raise AssertionError("evaluate changed the model's parameters.")
     if model.weight_ih_l0.grad is not None:
@@ -756,9 +732,9 @@ def test_ex04_tbptt_step_detaches_and_carries(ex04, tt):
     (x1, y1), (x2, y2) = data
     result = _call("tbptt_step", lambda: ex04.tbptt_step(model, _t(tt, x1), _t(tt, y1), None,
                                                          optimizer, loss_fn))
-    loss1, h1 = _unpack(result, ("loss", "h_next"), "tbptt_step")
+    loss1, h1 = unpack(result, ("loss", "h_next"), "tbptt_step")
     want1, finals1 = _rnn_loss(theta0, x1, y1)
-    _close_scalar(loss1, want1, what="tbptt_step loss (first batch, zero state)")
+    close_scalar(loss1, want1, what="tbptt_step loss (first batch, zero state)")
     assert_close(_np(h1, "tbptt_step h_next"), finals1, what="tbptt_step h_next", atol=1e-10,
                  rtol=1e-8, hint="The state to carry is h_n, (num_layers, N, H), computed "
                  "before the step." + explain("tbptt-carry"))
@@ -771,13 +747,13 @@ def test_ex04_tbptt_step_detaches_and_carries(ex04, tt):
                              explain("optimizer-step"))
     result = _call("tbptt_step (second batch, with the carried state)", lambda: ex04.tbptt_step(
         model, _t(tt, x2), _t(tt, y2), h1, optimizer, loss_fn))
-    loss2, _ = _unpack(result, ("loss", "h_next"), "tbptt_step")
+    loss2, _ = unpack(result, ("loss", "h_next"), "tbptt_step")
     want2, _ = _rnn_loss(theta1, x2, y2, finals1)
-    if np.isclose(_scalar(loss2, "tbptt_step loss"), _rnn_loss(theta1, x2, y2)[0], rtol=1e-9):
+    if np.isclose(scalar(loss2, "tbptt_step loss"), _rnn_loss(theta1, x2, y2)[0], rtol=1e-9):
         raise AssertionError("tbptt_step (second batch): the loss is that of a zero initial "
                              "state; run the model from the h you are given."
                              + explain("tbptt-carry"))
-    _close_scalar(loss2, want2, what="tbptt_step loss (second batch, carried state)")
+    close_scalar(loss2, want2, what="tbptt_step loss (second batch, carried state)")
     theta2 = _sgd(theta1, _rnn_grads(theta1, x2, y2, finals1), lr)
     if not _same_layers(_rnn_layers(model, layers, "the test's nn.RNN"), theta2):
         raise AssertionError("tbptt_step (second batch): the parameters after the step differ "
@@ -810,17 +786,17 @@ def test_ex04_train_stateful_epoch(ex04, tt):
     theta1, want1 = epoch(layers, True)
     _, reset = epoch(layers, False)
     optimizer, loss_fn = tt.optim.SGD(model.parameters(), lr=lr), tt.nn.MSELoss()
-    got = _scalar(_call("train_stateful_epoch", lambda: ex04.train_stateful_epoch(
+    got = scalar(_call("train_stateful_epoch", lambda: ex04.train_stateful_epoch(
         model, loader, optimizer, loss_fn)), "train_stateful_epoch")
     if np.isclose(got, reset, rtol=1e-9):
         raise AssertionError("train_stateful_epoch: the losses are those of batches that each "
                              "start from a zero state." + explain("tbptt-carry"))
-    _close_scalar(got, want1, what="train_stateful_epoch: mean loss (state carried)",
+    close_scalar(got, want1, what="train_stateful_epoch: mean loss (state carried)",
                   hint=explain("tbptt-carry"))
     _, want2 = epoch(theta1, True)
-    got2 = _scalar(ex04.train_stateful_epoch(model, loader, optimizer, loss_fn),
+    got2 = scalar(ex04.train_stateful_epoch(model, loader, optimizer, loss_fn),
                    "train_stateful_epoch (second epoch)")
-    _close_scalar(got2, want2, what="train_stateful_epoch: second epoch's mean loss",
+    close_scalar(got2, want2, what="train_stateful_epoch: second epoch's mean loss",
                   hint="Each epoch starts again from a zero state." + explain("tbptt-carry"))
 
 
@@ -845,14 +821,14 @@ def test_ex04_compare_numpy_torch(ex04):
         if tuple(row[k] for k in "NTDH") != size:
             raise AssertionError(f"compare_numpy_torch: row {tuple(row[k] for k in 'NTDH')} "
                                  f"for the size {size}.")
-        numpy_ms, torch_ms = (_scalar(row[k], f"compare_numpy_torch {k}")
+        numpy_ms, torch_ms = (scalar(row[k], f"compare_numpy_torch {k}")
                               for k in ("numpy_ms", "torch_ms"))
         if not (numpy_ms > 0 and torch_ms > 0):
             raise AssertionError("compare_numpy_torch: times must be positive milliseconds.")
-        _close_scalar(row["speedup"], numpy_ms / torch_ms, what="compare_numpy_torch speedup",
+        close_scalar(row["speedup"], numpy_ms / torch_ms, what="compare_numpy_torch speedup",
                       hint="speedup = numpy_ms / torch_ms.", rtol=1e-6)
         for k in ("loss_diff", "grad_diff"):
-            if not 0 <= _scalar(row[k], f"compare_numpy_torch {k}") < 1e-9:
+            if not 0 <= scalar(row[k], f"compare_numpy_torch {k}") < 1e-9:
                 raise AssertionError(
                     f"compare_numpy_torch {k} = {row[k]:.3g} for {size}: the two sides must "
                     "agree to float64 precision. The test of torch_loss_and_grads and "
@@ -940,7 +916,7 @@ def test_ex04_train_char_model_learns(ex04, tt):
     result = _call("train_char_model", lambda: ex04.with_timeout(60).train_char_model(
         text, seq_len=16, batch_size=16, embed_dim=8, hidden_size=32, num_layers=2, epochs=6,
         lr=0.01, seed=0, device="cpu", print_every=0))
-    model, history = _unpack(result, ("model", "history"), "train_char_model")
+    model, history = unpack(result, ("model", "history"), "train_char_model")
     if not isinstance(history, dict) or not {"train_loss", "val_loss", "unigram", "bigram",
                                              "vocab"} <= set(history):
         raise AssertionError("train_char_model history: expected a dict with train_loss, "
