@@ -10,7 +10,6 @@ run) is listed with 0 and says so.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -20,7 +19,6 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from autograder.records import complete_lines, key_env, verified
@@ -333,75 +331,3 @@ def format_table(results: dict, title: str = "") -> str:
     lines.append(f"TOTAL: {results['score']:g}/{total:g}   "
                  f"({results['execution_time']:.1f} s)")
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------------
-# A folder of submissions
-# ---------------------------------------------------------------------------------------
-
-
-def submissions_in(folder: Path) -> list[Path]:
-    """Each sub-folder or .zip of `folder` is one submission."""
-    entries = [p for p in sorted(folder.iterdir()) if not p.name.startswith(".")]
-    return [p for p in entries if p.is_dir() or p.suffix.lower() == ".zip"]
-
-
-def _grade_in_subprocess(submission: Path, out_dir: Path) -> dict:
-    out = out_dir / "results.json"
-    cmd = [_in_repo(sys.executable), "-m", "autograder", "grade", str(submission),
-           "--out", str(out), "--quiet", "--log", str(out_dir / "grader.log")]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-    if proc.returncode != 0 or not out.exists():
-        raise RuntimeError(proc.stderr[-2000:] or proc.stdout[-2000:])
-    return json.loads(out.read_text(encoding="utf-8"))
-
-
-def grade_all(folder: Path, out_dir: Path, jobs: int = 1) -> list[tuple[str, dict | None]]:
-    if jobs > 1 and Limits().isolation().name == "user":
-        # One student user is shared by all jobs; clearing its leftover processes after
-        # one submission would kill another's.
-        print("note: grading one submission at a time (AUTOGRADER_STUDENT_USER is set)",
-              file=sys.stderr)
-        jobs = 1
-    subs = submissions_in(folder)
-    names = [s.name[:-4] if s.suffix.lower() == ".zip" else s.name for s in subs]
-    if len(set(names)) != len(names):
-        raise ValueError(f"{folder}: two submissions share a name (a folder and a zip?)")
-
-    def one(pair):
-        sub, name = pair
-        try:
-            return name, _grade_in_subprocess(sub, out_dir / name)
-        except RuntimeError as exc:
-            print(f"{name}: grading failed: {exc}", file=sys.stderr)
-            return name, None
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        graded = list(pool.map(one, zip(subs, names, strict=False)))
-    write_gradebook(graded, out_dir)
-    return graded
-
-
-def write_gradebook(graded, out_dir: Path) -> None:
-    """gradebook.csv (a row per submission) and pass_rates.csv (a row per test)."""
-    tests = next((r["tests"] for _, r in graded if r), [])
-    names = [t["name"] for t in tests]
-    exercises = list(dict.fromkeys(t["tags"][0] for t in tests))
-    with open(out_dir / "gradebook.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["submission", "total", *exercises, *names])
-        for name, res in graded:
-            if res is None:
-                w.writerow([name, "ERROR"])
-                continue
-            totals = exercise_totals(res["tests"])
-            w.writerow([name, res["score"], *(totals[e][0] for e in exercises),
-                        *(t["score"] for t in res["tests"])])
-    ok = [r for _, r in graded if r]
-    with open(out_dir / "pass_rates.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["test", "max_score", "passed", "graded", "pass_rate"])
-        for i, test_name in enumerate(names):
-            passed = sum(r["tests"][i]["status"] == "passed" for r in ok)
-            w.writerow([test_name, tests[i]["max_score"], passed, len(ok),
-                        round(passed / len(ok), 3) if ok else ""])

@@ -132,11 +132,11 @@ def write_all(folder: Path) -> None:
 
 
 def grade_mutants(folder: Path, jobs: int = 2) -> dict[str, dict]:
-    from autograder.grade import grade_all
+    from autograder.batch import grade_class
 
     write_all(folder / "subs")
-    graded = grade_all(folder / "subs", folder / "out", jobs=jobs)
-    return dict(graded)
+    rows = grade_class(folder / "subs", folder / "out", jobs=jobs, progress=False)
+    return {sub.id: res for sub, res, _ in rows}
 
 
 def ex03_tests(result: dict) -> list[dict]:
