@@ -10,7 +10,7 @@ T ?= tests/public
 JOBS ?= 2
 OUT ?= results
 
-.PHONY: help setup sandbox-tool check grade assignments release autograder test lint bench clean
+.PHONY: help setup sandbox-tool check grade assignments release autograder test lint bench mutants figures clean
 
 help:
 	@echo "make check                       public tests on assignments/ (IMPL=solutions for the reference)"
@@ -23,6 +23,8 @@ help:
 	@echo "make autograder                  the Gradescope zip: dist/autograder.zip"
 	@echo "make test                        everything the project checks (CI)"
 	@echo "make bench                       timings and peak memory of check and grade"
+	@echo "make mutants                     every known mistake and correct alternative graded"
+	@echo "make figures                     every figure of the guide, regenerated"
 	@echo "make otter [SUBMISSION=path]     otter-grader assignment in dist/otter/; with SUBMISSION: otter vs ours"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -100,6 +102,14 @@ otter: $(STAMP) $(OTTER_STAMP)
 
 bench: $(STAMP)
 	$(PY) -m autograder.bench
+
+# Grades every catalogued student mistake and correct alternative through the real path
+# (README, "Validity"); exits non-zero when a mistake survives or an alternative loses points.
+mutants: $(STAMP)
+	$(PY) -m tests.mutants $(if $(JOBS),--jobs $(JOBS))
+
+figures: $(STAMP)
+	$(PY) -m autograder.figures
 
 clean:
 	rm -rf $(OUT) figures dist .pytest_cache .ruff_cache
