@@ -221,9 +221,9 @@ def test_file_floods_and_deep_folders_cost_one_call_and_are_cleaned(tmp_path, le
 
 def test_plot_files_are_read_without_waiting_and_decoded_within_the_budget(tmp_path):
     """A write lease held on the plot (a plain open() would wait 45 s for it), and a plot
-    that decodes to 512 MB: the file under a lease is withheld at once, the image costs
-    its own test (the trusted pytest's memory budget, then its memory back); every other
-    test passes, in a 768 MB container."""
+    that would decode to 512 MB: the file under a lease is withheld at once, the image is
+    refused from its header (64 million pixels), before any decoding; every other test
+    passes, in a 768 MB container."""
     attacks = {"plot_hidden_states": "lease", "plot_gradient_norms": "png_bomb"}
     res = grade_limited(hostile.submission(tmp_path / "sub", attacks), tmp_path)
     run = res["_run"]
@@ -233,7 +233,7 @@ def test_plot_files_are_read_without_waiting_and_decoded_within_the_budget(tmp_p
     lease = next(o for n, o in ex01.items() if "plot_hidden_states" in n)
     bomb = next(o for n, o in ex01.items() if "plot_gradient_norms" in n)
     assert "no file at hidden_states.png" in lease, lease
-    assert "cannot be decoded" in bomb, bomb
+    assert "8000x8000 pixels" in bomb, bomb
 
 
 # ---------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ the tests cannot tell the difference, so `make check` and grading report the sam
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import struct
 import sys
@@ -222,7 +223,7 @@ def numerical_gradient(f, x: np.ndarray, df: np.ndarray, h: float = 1e-5) -> np.
 
 
 def assert_png(path, *, what: str, min_bytes=2_000, max_bytes=20_000_000, min_side=100,
-               max_side=8_000):
+               max_side=8_000, max_pixels=16_000_000):
     """A plot file exists and is a real PNG of plausible size with a picture in it (its
     header is checked before the image is decoded, so no file can be a memory bomb)."""
     path = Path(path)
@@ -231,22 +232,28 @@ def assert_png(path, *, what: str, min_bytes=2_000, max_bytes=20_000_000, min_si
     size = path.stat().st_size
     if not min_bytes <= size <= max_bytes:
         raise AssertionError(f"{what}: {path.name} is {size} bytes; a plot is {min_bytes}+ bytes.")
-    with open(path, "rb") as fh:
-        head = fh.read(24)
-    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
-        raise AssertionError(f"{what}: {path.name} is not a PNG. Use fig.savefig(path) with .png.")
-    width, height = struct.unpack(">II", head[16:24])
-    if not min_side <= min(width, height) <= max(width, height) <= max_side:
-        raise AssertionError(f"{what}: the image is {width}x{height} pixels; a readable plot "
-                             f"is {min_side} to {max_side} pixels a side.")
-    from PIL import Image  # installed with matplotlib
+    # Opened once, without blocking: a file swapped for a pipe after the checks above can
+    # neither make this wait nor be decoded instead of the file that was checked.
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as fh:
+        head = fh.read(24) or b""
+        if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+            raise AssertionError(
+                f"{what}: {path.name} is not a PNG. Use fig.savefig(path) with .png.")
+        width, height = struct.unpack(">II", head[16:24])
+        if not min_side <= min(width, height) <= max(width, height) <= max_side \
+                or width * height > max_pixels:
+            raise AssertionError(f"{what}: the image is {width}x{height} pixels; a readable "
+                                 f"plot is {min_side} to {max_side} pixels a side and at "
+                                 f"most {max_pixels:,} pixels in all.")
+        from PIL import Image  # installed with matplotlib
 
-    try:
-        with Image.open(path) as image:
-            pixels = np.asarray(image.convert("L"))
-    except Exception as exc:  # noqa: BLE001 - any decoding failure means: not a real PNG
-        raise AssertionError(
-            f"{what}: {path.name} cannot be decoded as an image ({exc}).") from None
+        fh.seek(0)
+        try:
+            with Image.open(fh) as image:
+                pixels = np.asarray(image.convert("L"))
+        except Exception as exc:  # noqa: BLE001 - any decoding failure means: not a real PNG
+            raise AssertionError(
+                f"{what}: {path.name} cannot be decoded as an image ({exc}).") from None
     if len(np.unique(pixels)) < 3:
         raise AssertionError(f"{what}: the image is blank. Draw the plot before saving it.")
 
