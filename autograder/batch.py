@@ -133,10 +133,11 @@ def _materialise(sub: Submission, dest: Path) -> Path:
     return dest
 
 
-def fingerprint(sub: Submission) -> str:
-    """A hash of the submission's files and of the grader's tests: unchanged means the
-    stored result is still the right one."""
+def fingerprint(sub: Submission, exercises=None) -> str:
+    """A hash of the submission's files, of the grader's tests and of the exercises
+    graded: unchanged means the stored result is still the right one."""
     h = hashlib.sha256()
+    h.update(",".join(sorted(exercises or EXERCISES)).encode())
     for path in sub.sources():
         h.update(path.name.encode())
         h.update(path.read_bytes())
@@ -146,11 +147,12 @@ def fingerprint(sub: Submission) -> str:
     return h.hexdigest()
 
 
-def _grade_one(sub: Submission, out_dir: Path, fresh: bool) -> tuple[dict | None, str]:
+def _grade_one(sub: Submission, out_dir: Path, fresh: bool,
+               exercises=None) -> tuple[dict | None, str]:
     """(results, how): how is "graded", "kept" (resumed) or the reason grading failed."""
     target = out_dir / _SAFE_ID.sub("_", sub.id)
     results_path, print_path = target / "results.json", target / "fingerprint.txt"
-    stamp = fingerprint(sub)
+    stamp = fingerprint(sub, exercises)
     if not fresh and results_path.is_file() and print_path.is_file() \
             and print_path.read_text() == stamp:
         try:
@@ -161,6 +163,8 @@ def _grade_one(sub: Submission, out_dir: Path, fresh: bool) -> tuple[dict | None
     source = _materialise(sub, target / "received")
     cmd = [_in_repo(sys.executable), "-m", "autograder", "grade", str(source), "--out",
            str(results_path), "--quiet", "--log", str(target / "grader.log")]
+    if exercises:
+        cmd += ["--exercises", ",".join(exercises)]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     if source != sub.path:
         shutil.rmtree(source, ignore_errors=True)
@@ -194,8 +198,10 @@ class Progress:
 
 
 def grade_class(folder: Path, out_dir: Path, jobs: int = 1, fresh: bool = False,
-                progress: bool = True) -> list[tuple[Submission, dict | None, str]]:
-    """Grade every submission of `folder` into `out_dir` and write the class reports."""
+                progress: bool = True,
+                exercises=None) -> list[tuple[Submission, dict | None, str]]:
+    """Grade every submission of `folder` into `out_dir` and write the class reports
+    (`exercises`: only those, as `grade --exercises`)."""
     from autograder.sandbox.client import Limits
 
     notes: list[str] = []
@@ -212,7 +218,8 @@ def grade_class(folder: Path, out_dir: Path, jobs: int = 1, fresh: bool = False,
     bar = Progress(len(subs)) if progress else None
     graded: dict[str, tuple[Submission, dict | None, str]] = {}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(_grade_one, sub, out_dir, fresh): sub for sub in subs}
+        futures = {pool.submit(_grade_one, sub, out_dir, fresh, exercises): sub
+                   for sub in subs}
         for future in as_completed(futures):
             sub = futures[future]
             try:
