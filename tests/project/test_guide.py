@@ -280,3 +280,14 @@ def test_the_math_check_leaves_forward_formulas_alone():
                "\n" r"$$h_t = \tanh\left(W_{ih}\, x_t + b_{ih} + W_{hh}\, h_{t-1} + b_{hh}\right)$$"
                "\n" r"$T$ steps, $x_1, \dots, x_T$, $\rho^T$, $N T$, $\sum_{t=1}^{T} \ell_t$")
     assert not math_findings(forward)
+
+
+def test_the_release_ships_the_figures_with_the_guide():
+    """`make release` copies guides/ whole (figures and gallery included) and ignores none
+    of their files; test_package builds a real release and scans it."""
+    from autograder.package import _SKIP, RELEASE_DIRS
+
+    assert "guides" in RELEASE_DIRS
+    names = [p.name for p in FIGURES.iterdir()]
+    assert "README.md" in names and not _SKIP(str(FIGURES), names)
+    assert not _SKIP(str(GUIDE.parent), [p.name for p in GUIDE.parent.iterdir()])
