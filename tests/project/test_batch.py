@@ -11,7 +11,7 @@ import zipfile
 import pytest
 
 from autograder.batch import discover, grade_class, misconception_counts
-from tests.project.mutants import mutate
+from tests.mutants.grading import MUTANTS
 from tests.public.harness import EXERCISES, REPO
 
 # These tests grade whole submissions through the real path; on a loaded machine a
@@ -76,8 +76,8 @@ def classroom(tmp_path_factory):
     subs = root / "subs"
     _write(subs / "ref" / EX1, (REPO / "solutions" / EX1).read_text())
     _write(subs / "skel" / EX1, (REPO / "assignments" / EX1).read_text())
-    _write(subs / "noacc" / EX1, mutate("assign_not_accumulate"))
-    _write(subs / f"carrless_77_88_{EX1}", mutate("drop_dh_next"))
+    _write(subs / "noacc" / EX1, MUTANTS["assign_not_accumulate"].source())
+    _write(subs / f"carrless_77_88_{EX1}", MUTANTS["drop_dh_next"].source())
     _write(subs / "broken" / EX1, "def rnn_step_forward(:\n")
     out = root / "out"
     first = grade_class(subs, out, jobs=2, progress=False)

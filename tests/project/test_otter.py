@@ -2,21 +2,20 @@
 
 Otter 7 lives in .venv-otter (`make otter-setup`; created here when missing). Where it
 cannot be installed, these tests skip and say why. One batch grades, with both graders,
-the reference, the skeleton and five mutated submissions (a spread over every
-tests/project/mutants*.py, each the mutated file alone, as a student who handed in one
-exercise): otter's score must equal the engine's for every exercise.
+the reference, the skeleton and five mutated submissions (a spread over the exercises
+of the tests/mutants/ catalogue, each the mutated file alone, as a student who handed in
+one exercise): otter's score must equal the engine's for every exercise.
 
 With OTTER_FULL=1 (minutes: every grading runs twice), the batch also holds three mutants
-per mutants module and the hostile submissions of the README's "otter-grader" table,
-which show where otter's model (the student's code runs in the kernel that runs the
-tests) is weaker; the tests hold the README to what was measured.
+per exercise and the hostile submissions of the README's "otter-grader" table, which show
+where otter's model (the student's code runs in the kernel that runs the tests) is weaker;
+the tests hold the README to what was measured.
 `OTTER_FULL=1 python -m tests.project.test_otter` grades that batch and prints both tables.
 """
 
 from __future__ import annotations
 
 import ast
-import importlib
 import json
 import os
 import shutil
@@ -30,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from autograder.otter_build import DRIVER, engine_totals, generate, otter_totals, run_otter
+from tests.mutants.grading import MODULES, MUTANTS
 from tests.public.harness import EXERCISES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -114,30 +114,18 @@ HOSTILE = {
 # ---------------------------------------------------------------------------------------
 
 
-def mutant_modules() -> list:
-    """Every tests/project/mutants*.py that offers MUTANTS, REFERENCE and mutate()."""
-    found = []
-    for path in sorted((REPO / "tests" / "project").glob("mutants*.py")):
-        module = importlib.import_module(f"tests.project.{path.stem}")
-        if all(hasattr(module, a) for a in ("MUTANTS", "REFERENCE", "mutate")):
-            found.append(module)
-    return found
-
-
 def mutated(wanted: int = MUTANTS_WANTED, each: int | None = None) -> dict:
-    """name -> (file name, source): `wanted` mutants spread over the modules (or `each`
-    per module), evenly through each module's list."""
-    modules = mutant_modules()
+    """name -> (file name, source): `wanted` catalogued mutants (tests/mutants/) spread over
+    the exercises (or `each` per exercise), evenly through each exercise's list."""
     chosen = {}
-    for i, module in enumerate(modules):
-        names = list(module.MUTANTS)
+    for i, (exercise, module) in enumerate(MODULES.items()):
+        names = [m.name for m in module.MUTANTS]
         count = each if each is not None else (
-            wanted // len(modules) + (1 if i < wanted % len(modules) else 0))
+            wanted // len(MODULES) + (1 if i < wanted % len(MODULES) else 0))
         count = min(count, len(names))
         for k in range(count):
             name = names[k * len(names) // count]
-            chosen[f"{Path(module.REFERENCE).stem[:5].replace('_', '')}_{name}"] = (
-                Path(module.REFERENCE).name, module.mutate(name))
+            chosen[f"{exercise}_{name}"] = (EXERCISES[exercise], MUTANTS[name].source())
     return chosen
 
 
