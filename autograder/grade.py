@@ -77,10 +77,10 @@ def run_tests(staging: Path, timeout: float = RUN_TIMEOUT_S, limits: Limits | No
     deadline = time.monotonic() + timeout
     records, logs, notes = [], [], []
     suites = exercise_suites(TEST_DIRS)
+    # Left-out exercises' tests ride along in the first run, collected for the rubric and
+    # deselected there (pytest_plugin --run-only): no pytest of their own to start.
     skipped = [f for exid, files in suites.items() if exercises and exid not in exercises
                for f in files]
-    if skipped:
-        records.append(complete_lines(_collect_rubric(skipped)))
     for exid, files in suites.items():
         if exercises and exid not in exercises:
             continue
@@ -88,13 +88,17 @@ def run_tests(staging: Path, timeout: float = RUN_TIMEOUT_S, limits: Limits | No
         if limit <= 1:
             notes.append(f"{exid}: not graded: the grading run's {timeout:.0f} s were used up")
             continue
-        text, log, note = _run_exercise(files, staging, limit, limits)
+        extra = ("--run-only", exid) if skipped else ()
+        files, skipped = files + skipped, []
+        text, log, note = _run_exercise(files, staging, limit, limits, *extra)
         if '"rubric"' not in text:  # cut short before it listed its tests: list them now
             text += _collect_rubric(files)
         records.append(complete_lines(text))
         logs.append(f"===== {exid}\n{log}")
         if note:
             notes.append(f"{exid}: {note}; its tests that had not run score 0")
+    if skipped:  # no exercise ran to carry them
+        records.append(complete_lines(_collect_rubric(skipped)))
     return "".join(records), "\n".join(logs), notes
 
 
@@ -112,8 +116,8 @@ def _pytest(files: list[Path], *options: str) -> list[str]:
             *options]
 
 
-def _run_exercise(files: list[Path], staging: Path, limit: float,
-                  limits: Limits) -> tuple[str, str, str | None]:
+def _run_exercise(files: list[Path], staging: Path, limit: float, limits: Limits,
+                  *options: str) -> tuple[str, str, str | None]:
     """One exercise's trusted pytest: (outcome lines, its output, a note if cut short)."""
     read_fd, write_fd = os.pipe()
     budget = max(1.0, min(limits.budget_s, limit - STUDENT_SHARE_S))
@@ -122,7 +126,7 @@ def _run_exercise(files: list[Path], staging: Path, limit: float,
                   "--isolation", limits.isolation().name,
                   # pytest's own temp folders in the grader's: not /tmp/pytest-of-USER,
                   # which student code could create first.
-                  "--basetemp", str(staging.parent / "pytest"))
+                  "--basetemp", str(staging.parent / "pytest"), *options)
     env = {k: v for k, v in os.environ.items() if k != "IMPL"}
     env.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", **key_env())
     keep = children()

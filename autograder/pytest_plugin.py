@@ -23,7 +23,7 @@ from autograder import records
 from autograder.grade import printable
 from autograder.sandbox import isolation, reaper
 from autograder.sandbox.client import Limits, RemoteLoader
-from tests.public.harness import rubric_entry
+from tests.public.harness import exercise_of, rubric_entry
 
 MAX_OUTPUT = 4000
 
@@ -36,6 +36,9 @@ def pytest_addoption(parser):
                     help="seconds that all calls into one student file may take together")
     group.addoption("--isolation", choices=isolation.LEVELS,
                     help="the level the grader detected (default: detect again)")
+    group.addoption("--run-only", metavar="EXERCISE",
+                    help="run only this exercise's tests; the others are collected, so "
+                         "that the rubric lists them, then deselected (`grade --exercises`)")
 
 
 def pytest_configure(config):
@@ -56,6 +59,18 @@ def pytest_configure(config):
     path = config.getoption("--outcomes")
     if path:
         config.pluginmanager.register(Recorder(path, key), "autograder-recorder")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """After the Recorder listed every collected test in the rubric: --run-only."""
+    wanted = config.getoption("--run-only")
+    if not wanted:
+        return
+    dropped = [item for item in items if exercise_of(item.nodeid) != wanted]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if exercise_of(item.nodeid) == wanted]
 
 
 def pytest_unconfigure(config):
