@@ -162,6 +162,7 @@ def exercise2(out: Path) -> None:
     path = out / "window_comparison.png"
     fig = ex2.plot_window_comparison(rows, path, units="sunspots")
     fig.axes[0].set_title("Exercise 2: test error against window length (yearly sunspots)")
+    fig.axes[0].set_xlabel("window length (time steps: years)")
     _save(fig, path)
 
     window = min(rows, key=lambda r: r["val_rmse"])["window"]

@@ -291,3 +291,36 @@ def test_the_release_ships_the_figures_with_the_guide():
     names = [p.name for p in FIGURES.iterdir()]
     assert "README.md" in names and not _SKIP(str(FIGURES), names)
     assert not _SKIP(str(GUIDE.parent), [p.name for p in GUIDE.parent.iterdir()])
+
+
+# ---------------------------------------------------------------------------------------
+# The student README (what `make release` ships as README.md) states the rubric's points
+# ---------------------------------------------------------------------------------------
+
+
+def _points(folder: str) -> dict[str, float]:
+    totals = {}
+    for path in sorted((REPO / "tests" / folder).glob("test_ex0*.py")):
+        marks = re.findall(r"@pytest\.mark\.points\(([\d.]+)\)", _text(path))
+        totals[path.name[5:9]] = sum(float(m) for m in marks)
+    return totals
+
+
+def test_the_student_readme_states_the_points_of_the_rubric():
+    readme = _text(REPO / "autograder" / "packaging" / "student_README.md")
+    public, hidden = _points("public"), _points("hidden")
+    assert sum(public.values()) + sum(hidden.values()) == 100
+
+    def fmt(x: float) -> str:
+        return f"{x:g}"
+
+    for suite, points in (("public", public), ("hidden", hidden)):
+        sentence = re.search(rf"\*\*{suite} tests\*\*[^(]*\(([^)]*)\)", readme, re.S)
+        assert sentence, f"the README gives no points for the {suite} tests"
+        stated = " ".join(sentence.group(1).split())
+        for ex, value in points.items():
+            assert f"Exercise {int(ex[2:])}: {fmt(value)}" in stated, (suite, ex, stated)
+    for ex in public:
+        row = next(line for line in readme.splitlines() if f"`ex_{ex[2:]}_" in line
+                   and line.startswith("|"))
+        assert row.rstrip(" |").endswith(fmt(public[ex] + hidden[ex])), row
