@@ -7,6 +7,8 @@ student's process); failure messages do not reveal them (`reveal=False`).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -81,6 +83,38 @@ def _compare_seq(ex01, args, dh, label):
 
 
 # ---------------------------------------------------------------------------------------
+# Bad arguments and float32 inputs (the contract: a ValueError that names the argument;
+# NumPy code is float64). Found missing by the automatic mutants (tests/mutants/automatic).
+# ---------------------------------------------------------------------------------------
+
+
+def _raises_naming(call, name, what):
+    """`call()` must raise a ValueError whose message names `name` (as a word, same case)."""
+    try:
+        call()
+    except ValueError as exc:
+        if not re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", str(exc)):
+            raise AssertionError(f"{what}: the ValueError must name the argument {name!r}; "
+                                 f"its message was {str(exc)[:120]!r}.") from None
+        return
+    except Exception as exc:  # noqa: BLE001 - any other exception is the finding
+        raise AssertionError(f"{what}: raised {type(exc).__name__}; raise a ValueError "
+                             f"naming {name!r}.") from None
+    raise AssertionError(f"{what}: returned normally; raise a ValueError naming {name!r}.")
+
+
+def _float64(value, what):
+    if not isinstance(value, np.ndarray) or value.dtype != np.float64:
+        got = value.dtype if isinstance(value, np.ndarray) else type(value).__name__
+        raise AssertionError(f"{what}: float32 inputs must give float64 results, got {got}."
+                             + explain("float32-precision"))
+
+
+def _f32(arrays):
+    return [np.asarray(a, dtype=np.float32) for a in arrays]
+
+
+# ---------------------------------------------------------------------------------------
 # Steps and sequences against the reference
 # ---------------------------------------------------------------------------------------
 
@@ -105,6 +139,22 @@ def test_ex01_hidden_step_vs_reference(ex01):
                    hint="a batch of one must keep its (1, ...) axis (no squeeze)." if n == 1
                    else "other sizes than the public tests: no hard-coded sizes, weights on "
                         "the right of row vectors, transposes in the backward pass.")
+    x, h_prev, Wx, Wh, b = _step_args(rng, 3, 4, 6)
+    for name, bad in (("x", [x[0], h_prev, Wx, Wh, b]), ("h_prev", [x, h_prev[:2], Wx, Wh, b]),
+                      ("Wx", [x, h_prev, Wx[:, :5], Wh, b]), ("Wh", [x, h_prev, Wx, Wh[:5], b]),
+                      ("b", [x, h_prev, Wx, Wh, b[:5]])):
+        _raises_naming(lambda bad=bad: ex01.rnn_step_forward(*bad), name,
+                       f"rnn_step_forward with {name} of the wrong shape")
+    h32, cache32 = ex01.rnn_step_forward(*_f32([x, h_prev, Wx, Wh, b]))
+    _float64(h32, "rnn_step_forward h_next")
+    _close(h32, ref.rnn_step_forward(*[a.astype(np.float64) for a in
+                                       _f32([x, h_prev, Wx, Wh, b])])[0],
+           "rnn_step_forward h_next (float32 inputs)")
+    for name, g in zip(STEP_GRADS, ex01.rnn_step_backward(np.ones((3, 6), np.float32), cache32),
+                       strict=True):
+        _float64(g, f"rnn_step_backward {name}")
+    _raises_naming(lambda: ex01.rnn_step_backward(np.ones((3, 5)), cache32), "dh_next",
+                   "rnn_step_backward with dh_next of the wrong shape")
 
 
 @pytest.mark.points(1)
@@ -230,6 +280,18 @@ def test_ex01_hidden_sequence_edge_sizes(ex01):
     for n, t, d, h in ((1, 1, 2, 3), (4, 1, 3, 2), (1, 6, 5, 4)):
         args = _seq_args(rng, n, t, d, h)
         _compare_seq(ex01, args, rng.standard_normal((n, t, h)), f"N={n}, T={t}, D={d}, H={h}")
+    x, h0, Wx, Wh, b = _seq_args(rng, 2, 3, 4, 5)
+    for name, bad in (("x", [x[0], h0, Wx, Wh, b]), ("x", [x[:, :0], h0, Wx, Wh, b]),
+                      ("h0", [x, h0[:1], Wx, Wh, b])):
+        _raises_naming(lambda bad=bad: ex01.rnn_forward(*bad), name,
+                       f"rnn_forward with {name} of shape {np.shape(bad[0 if name == 'x' else 1])}")
+    h, cache = ex01.rnn_forward(*_f32([x, h0, Wx, Wh, b]))
+    _float64(h, "rnn_forward h")
+    for name, g in zip(SEQ_GRADS, ex01.rnn_backward(np.ones((2, 3, 5), np.float32), cache),
+                       strict=True):
+        _float64(g, f"rnn_backward {name}")
+    _raises_naming(lambda: ex01.rnn_backward(np.ones((2, 3, 4)), cache), "dh",
+                   "rnn_backward with dh of the wrong shape")
 
 
 @pytest.mark.points(0.5)
@@ -288,6 +350,18 @@ def test_ex01_hidden_affine_vs_reference(ex01):
         for name, g, w in zip(("dh", "dWy", "dby"), got, want, strict=True):
             _close(g, w, f"affine_backward {name} ({label})",
                    hint="dWy and dby sum over both the batch and the time axes.")
+    hs, Wy, by = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5)), \
+        rng.standard_normal(5)
+    for name, bad in (("h", [hs[0], Wy, by]), ("Wy", [hs, Wy[:3], by]), ("by", [hs, Wy, by[:4]])):
+        _raises_naming(lambda bad=bad: ex01.affine_forward(*bad), name,
+                       f"affine_forward with {name} of the wrong shape")
+    scores, cache = ex01.affine_forward(*_f32([hs, Wy, by]))
+    _float64(scores, "affine_forward scores")
+    for name, g in zip(("dh", "dWy", "dby"),
+                       ex01.affine_backward(np.ones((2, 3, 5), np.float32), cache), strict=True):
+        _float64(g, f"affine_backward {name}")
+    _raises_naming(lambda: ex01.affine_backward(np.ones((2, 3, 4)), cache), "dscores",
+                   "affine_backward with dscores of the wrong shape")
 
 
 @pytest.mark.points(1)
@@ -323,6 +397,20 @@ def test_ex01_hidden_softmax_vs_reference(ex01):
         _close_scalar(loss, loss_ref, f"softmax_cross_entropy loss ({label})", hint=hint)
         _close(dscores, d_ref, f"softmax_cross_entropy dscores ({label})", hint=hint,
                atol=1e-12, rtol=1e-7)
+    scores = rng.standard_normal((n, t, v))
+    for label, bad in (("scores of shape (N, V)", (scores[0], y)),
+                       ("y of the wrong shape", (scores, y[:, :2])),
+                       ("float labels y", (scores, y + 0.5)),
+                       ("a label y equal to V", (scores, np.where(y == 0, v, y))),
+                       ("a negative label y", (scores, np.where(y == 0, -1, y)))):
+        _raises_naming(lambda bad=bad: ex01.softmax_cross_entropy(*bad),
+                       "scores" if label.startswith("scores") else "y",
+                       f"softmax_cross_entropy with {label}")
+    loss32, d32 = ex01.softmax_cross_entropy(scores.astype(np.float32), y)
+    _float64(d32, "softmax_cross_entropy dscores")
+    _close_scalar(loss32, ref.softmax_cross_entropy(
+        scores.astype(np.float32).astype(np.float64), y)[0],
+        "softmax_cross_entropy loss (float32 scores)")
 
 
 @pytest.mark.points(0.5)
@@ -348,6 +436,14 @@ def test_ex01_hidden_clip_vs_reference(ex01):
                    atol=1e-12, rtol=1e-6,
                    hint="scale every array by max_norm / total_norm only when total_norm > "
                         "max_norm; keep each array's shape.")
+    grads32 = {k: g.astype(np.float32) for k, g in grads.items()}
+    clipped, total_norm = ex01.clip_grad_norm(grads32, total / 40.0)
+    want, want_norm = ref.clip_grad_norm({k: g.astype(np.float64) for k, g in grads32.items()},
+                                         total / 40.0)
+    _close_scalar(total_norm, want_norm, "clip_grad_norm total_norm (float32 grads)",
+                  atol=0, rtol=1e-12, hint="accumulate the norm in float64.")
+    for k in grads32:
+        _float64(clipped[k], f"clip_grad_norm clipped[{k!r}]")
 
 
 @pytest.mark.points(1)
@@ -389,6 +485,8 @@ def test_ex01_hidden_model_loss_vs_reference(ex01):
                         "nothing.")
         _close(out[2], h_ref, f"model_loss h_last ({label})",
                hint="h_last is h[:, -1], shape (N, H).")
+    check_array(ex01.init_params(1, 1, 1, _rng(9009))["Wx"], (1, 1),
+                what="init_params(1, 1, 1) Wx")
 
 
 @pytest.mark.points(0.5)
