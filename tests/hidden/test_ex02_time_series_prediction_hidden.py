@@ -114,6 +114,12 @@ def test_ex02_hidden_split_and_scaler(ex02):
                  "(T, F) = (11, 3), val_frac=0")
     raises_naming("chronological_split", "train_frac",
                   lambda: ex02.chronological_split(s.copy(), 1.2, 0.0), "train_frac=1.2")
+    # Edge fractions and bad types (gaps found by the automatic mutants).
+    raises_naming("chronological_split", "train_frac",
+                  lambda: ex02.chronological_split(s.copy(), True, 0.0), "train_frac=True")
+    for T, train_frac, val_frac in ((4, 0.25, 0.0), (4, 0.5, 0.25)):
+        _check_parts(ex02.chronological_split(s[:T].copy(), train_frac, val_frac), s[:T],
+                     train_frac, val_frac, f"T={T}, {train_frac}/{val_frac}: one-step parts")
 
     windows = rng.normal(3.0, 2.0, (6, 5, 2)) * np.array([1.0, 20.0])
     scaler = ex02.Scaler()
@@ -136,6 +142,14 @@ def test_ex02_hidden_split_and_scaler(ex02):
     _close(scaler.transform(grid.copy()), want.transform(grid.copy()),
            "Scaler.transform (fit on a 1-D series, applied to a (4, 3) array)",
            hint="a 1-D fit has one mean and one deviation, applied to every entry.")
+    low = rng.normal(5.0, 0.01, (50, 2)).astype(np.float32)
+    _close(ex02.Scaler().fit(low.copy()).transform(low.copy()),
+           ref.Scaler().fit(low.astype(np.float64)).transform(low.astype(np.float64)),
+           "Scaler.transform (float32 data: statistics in float64)", atol=1e-9, rtol=1e-9,
+           hint=explain("float32-precision"))
+    _close(ex02.Scaler().fit(np.array([4.0])).transform(np.array([4.0, 6.0])),
+           ref.Scaler().fit(np.array([4.0])).transform(np.array([4.0, 6.0])),
+           "Scaler fit on a single value (deviation 0, replaced by 1)")
     try:
         ex02.Scaler().transform(grid.copy())
     except ValueError:
@@ -201,6 +215,10 @@ def test_ex02_hidden_regressor_vs_reference(ex02, request):
             reference = _reference_model(params, horizon)
             X = rng.standard_normal((n, t, d))
             y = rng.standard_normal((n, horizon))
+            params["by"] = rng.standard_normal(horizon)  # a nonzero output bias
+            params["b"] = 0.3 * rng.standard_normal(hh)
+            model.params = {k: np.array(v) for k, v in params.items()}
+            reference = _reference_model(params, horizon)
             _close(model.predict(X.copy()), reference.predict(X.copy()),
                    f"RNNRegressor.predict ({label})", hint=explain("many-to-one-readout"))
             loss, grads = unpack(model.loss_and_grads(X.copy(), y.copy()), ("loss", "grads"),
@@ -258,6 +276,22 @@ def test_ex02_hidden_fit(ex02, request):
             raise AssertionError("RNNRegressor.fit: a 2-feature, 3-step-ahead model on clean "
                                  "sines did not learn (its training MSE barely fell)." +
                                  explain("fit-keeps-params"))
+        # Minibatches: with a tiny lr the epoch loss is the MSE over all N examples (batch
+        # losses weighted by their sizes); bad settings name their argument.
+        model = ex02.with_timeout(60).RNNRegressor(2, 4, 3, _rng(9210))
+        start = params_of(model, "RNNRegressor", shapes_for(2, 4, 3))
+        full = mean_squared(forecast(Xs[:10], start), ys[:10])
+        losses = model.fit(Xs[:10].copy(), ys[:10].copy(), epochs=1, batch_size=3, lr=1e-12)
+        _close_scalar(losses[0], full, "RNNRegressor.fit(epochs=1, batch_size=3) loss of the "
+                      "epoch (10 examples, batches of 3, 3, 3, 1)", rtol=1e-6,
+                      hint="the epoch loss is the mean over all examples: add each batch's "
+                           "loss times its size, divide by N.")
+        model.fit(Xs[:2].copy(), ys[:2].copy(), epochs=1, batch_size=1, lr=0.01)
+        for name, kwargs in (("epochs", {"epochs": 0}), ("batch_size", {"batch_size": 0}),
+                             ("lr", {"lr": 0.0}), ("clip", {"clip": 0.0})):
+            raises_naming("RNNRegressor.fit", name,
+                          lambda kw=kwargs: model.fit(Xs[:4].copy(), ys[:4].copy(), **kw),
+                          f"{name}={next(iter(kwargs.values()))}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -312,6 +346,12 @@ def test_ex02_hidden_metrics_and_naive_vs_reference(ex02):
     X = rng.standard_normal((2, 1, 3))
     _close(ex02.naive_forecast(X.copy(), 4), ref.naive_forecast(X, 4),
            "naive_forecast (window 1, F=3, horizon 4)", hint=explain("naive-last-value"))
+    got = ex02.naive_forecast(X.astype(np.float32), 2)
+    if not isinstance(got, np.ndarray) or got.dtype != np.float64:
+        raise AssertionError("naive_forecast (float32 X): return float64 forecasts." +
+                             explain("float32-precision"))
+    raises_naming("naive_forecast", "horizon", lambda: ex02.naive_forecast(X.copy(), 0),
+                  "horizon=0")
 
 
 @pytest.mark.slow
@@ -347,6 +387,15 @@ def test_ex02_hidden_compare_window_lengths(ex02, request):
                                      "forecast on a clean periodic series." +
                                      explain("rmse-original-units"))
             scalar(row.get("val_rmse"), f"{what}, window {window}: val_rmse")
+        # The rng given is the one used: another seed, other numbers; the same, the same.
+        again = [ex02.with_timeout(60).compare_window_lengths(
+            series.copy(), [5], horizon=2, train_frac=0.6, val_frac=0.2, hidden_size=10,
+            epochs=3, rng=_rng(seed))[0]["test_rmse"] for seed in (9211, 9211, 9212)]
+        if again[0] != again[1] or again[0] == again[2]:
+            raise AssertionError(f"{what}: draw every random number from the rng argument "
+                                 "(same seed, same results; another seed, other results)." +
+                                 explain("rng-not-threaded"))
+
 
 
 @pytest.mark.points(0.5)

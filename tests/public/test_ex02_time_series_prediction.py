@@ -112,7 +112,7 @@ def raises_naming(fn, name, call, what):
     try:
         call()
     except ValueError as exc:
-        if name not in str(exc):
+        if not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", str(exc)):
             raise AssertionError(f"{fn} ({what}): raised ValueError({str(exc)[:120]!r}), which "
                                  f"does not name the argument {name!r}. Say which argument is "
                                  "wrong and why.") from None
