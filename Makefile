@@ -22,7 +22,7 @@ help:
 	@echo "make release [SCAFFOLD=full]     the student release: dist/student/ and dist/student.zip"
 	@echo "make autograder                  the Gradescope zip: dist/autograder.zip"
 	@echo "make test                        everything the project checks (CI)"
-	@echo "make bench                       timings and peak memory of check and grade"
+	@echo "make bench [BENCH='--quick --only grade,numpy']  timings, CPU and peak memory -> results/bench.json"
 	@echo "make mutants                     every known mistake and correct alternative graded"
 	@echo "make figures                     every figure of the guide, regenerated"
 	@echo "make otter [SUBMISSION=path]     otter-grader assignment in dist/otter/; with SUBMISSION: otter vs ours"
@@ -101,7 +101,7 @@ otter: $(STAMP) $(OTTER_STAMP)
 	    $(if $(SUBMISSION),--compare "$(SUBMISSION)" --out "$(OUT)/otter")
 
 bench: $(STAMP)
-	$(PY) -m autograder.bench
+	$(PY) -m autograder.bench $(BENCH)
 
 # Grades every catalogued student mistake and correct alternative through the real path
 # (README, "Validity"); exits non-zero when a mistake survives or an alternative loses points.

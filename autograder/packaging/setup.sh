@@ -24,6 +24,10 @@ python3 -m pip install --no-cache-dir -r requirements.txt
 id -u student >/dev/null 2>&1 \
   || useradd --system --no-create-home --shell /usr/sbin/nologin student
 
+# Bytecode once, here: grading runs its trusted processes with PYTHONDONTWRITEBYTECODE, so
+# without it each of them compiles the grader, the tests and the reference again.
+python3 -m compileall -q autograder solutions tests
+
 # The reference, the hidden tests and the grader: root only. The student process gets
 # its own copies of what it runs (worker, wire format, public figure and predictor code).
 chmod -R go-rwx solutions tests/hidden autograder
