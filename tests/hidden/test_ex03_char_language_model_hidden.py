@@ -8,6 +8,8 @@ failure messages do not reveal them (`reveal=False`).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -40,6 +42,74 @@ def _params(rng, v, h, scale=0.6):
 
 
 # ---------------------------------------------------------------------------------------
+# Bad arguments (the contract: a ValueError naming the argument) and float32 inputs.
+# Found missing by the automatic mutants (tests/mutants/automatic).
+# ---------------------------------------------------------------------------------------
+
+
+def _raises_naming(call, name, what):
+    """`call()` must raise a ValueError whose message names `name` (as a word, same case)."""
+    try:
+        call()
+    except ValueError as exc:
+        if not re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", str(exc)):
+            raise AssertionError(f"{what}: the ValueError must name the argument {name!r}; "
+                                 f"its message was {str(exc)[:120]!r}.") from None
+        return
+    except Exception as exc:  # noqa: BLE001 - any other exception is the finding
+        raise AssertionError(f"{what}: raised {type(exc).__name__}; raise a ValueError "
+                             f"naming {name!r}.") from None
+    raise AssertionError(f"{what}: returned normally; raise a ValueError naming {name!r}.")
+
+
+def _bad_arguments(ex03, group):
+    rng = _rng(9399)
+    p = _params(rng, 5, 4)
+    ids = rng.integers(0, 5, (2, 3))
+    i2c = {0: "a", 1: "b"}
+    cases = {
+        "text": [
+            ("build_vocab('')", lambda: ex03.build_vocab(""), "text"),
+            ("decode([7], ...) with V=2", lambda: ex03.decode([7], i2c), "ixs"),
+        ],
+        "batches": [
+            ("make_batches(data=[0.5, ...])", lambda: ex03.make_batches(np.full(50, 0.5), 2, 2),
+             "data"),
+            ("make_batches(seq_len=0)", lambda: ex03.make_batches(np.arange(50), 0, 2),
+             "seq_len"),
+            ("make_batches(batch_size=0)", lambda: ex03.make_batches(np.arange(50), 2, 0),
+             "batch_size"),
+            ("make_batches with 4 ids for seq_len=2, batch_size=2",
+             lambda: ex03.make_batches(np.arange(4), 2, 2), "data"),
+        ],
+        "loss": [
+            ("char_rnn_loss(inputs holding V)",
+             lambda: ex03.char_rnn_loss(p, np.where(ids == 0, 5, ids), ids, None), "inputs"),
+            ("char_rnn_loss(targets of another shape)",
+             lambda: ex03.char_rnn_loss(p, ids, ids[:, :2], None), "targets"),
+            ("char_rnn_loss(h0 of shape (2, 3))",
+             lambda: ex03.char_rnn_loss(p, ids, ids, np.zeros((2, 3))), "h0"),
+        ],
+        "softmax": [
+            ("softmax_with_temperature(temperature=inf)",
+             lambda: ex03.softmax_with_temperature(np.ones(3), float("inf")), "temperature"),
+        ],
+        "sampling": [
+            ("next_char_probs(h of shape (3,))",
+             lambda: ex03.next_char_probs(p, np.zeros(3), 1, 1.0), "h"),
+            ("next_char_probs(ix=V)", lambda: ex03.next_char_probs(p, np.zeros(4), 5, 1.0), "ix"),
+            ("sample(n=-1)", lambda: ex03.sample(p, None, 0, -1, 1.0, _rng(1)), "n"),
+            ("sample(rng=a seed)", lambda: ex03.sample(p, None, 0, 3, 1.0, 7), "rng"),
+        ],
+        "perplexity": [
+            ("perplexity(-1.0)", lambda: ex03.perplexity(-1.0), "mean_loss"),
+        ],
+    }
+    for what, call, name in cases[group]:
+        _raises_naming(call, name, what)
+
+
+# ---------------------------------------------------------------------------------------
 # Text and batches
 # ---------------------------------------------------------------------------------------
 
@@ -64,6 +134,7 @@ def test_ex03_hidden_vocab_and_codes(ex03):
             raise AssertionError(f"decode ({label}): decode(encode(text)) is not the text.")
     with pytest.raises(ValueError):
         ex03.decode([0, 5], ["a", "b"])
+    _bad_arguments(ex03, "text")
 
 
 @pytest.mark.points(1)
@@ -79,6 +150,7 @@ def test_ex03_hidden_make_batches(ex03):
         ex03.make_batches(np.arange(10), 3, 4)
     with pytest.raises(ValueError):
         ex03.make_batches(np.arange(10), 0, 2)
+    _bad_arguments(ex03, "batches")
 
 
 # ---------------------------------------------------------------------------------------
@@ -113,6 +185,7 @@ def test_ex03_hidden_char_rnn_loss_vs_reference(ex03, request):
                        hint="make the public gradient test pass first; no size may be "
                             "hard-coded.")
             _close(out[2], want[2], f"char_rnn_loss h_last ({label})")
+    _bad_arguments(ex03, "loss")
 
 
 # ---------------------------------------------------------------------------------------
@@ -138,6 +211,11 @@ def test_ex03_hidden_softmax_with_temperature(ex03):
     for bad in (-0.1, 0, float("nan"), float("inf")):
         with pytest.raises(ValueError):
             ex03.softmax_with_temperature(np.array([1.0, 2.0]), bad)
+    _bad_arguments(ex03, "softmax")
+    probs = ex03.softmax_with_temperature(np.array([0.1, 0.2, 0.3], np.float32), 0.7)
+    if not isinstance(probs, np.ndarray) or probs.dtype != np.float64:
+        raise AssertionError("softmax_with_temperature (float32 logits): return float64 "
+                             "probabilities." + explain("float32-precision"))
 
 
 @pytest.mark.points(1)
@@ -179,6 +257,7 @@ def test_ex03_hidden_next_char_and_sampling(ex03):
     if list(first) != list(second):
         raise AssertionError("sample: the same seed gave different samples." +
                              explain("sample-rng"))
+    _bad_arguments(ex03, "sampling")
 
 
 # ---------------------------------------------------------------------------------------
@@ -199,6 +278,7 @@ def test_ex03_hidden_perplexity_and_unigram(ex03):
         want = ref.unigram_loss(train.copy(), evaluate.copy(), 12, smoothing)
         _close_scalar(got, want, f"unigram_loss (V=12, smoothing={smoothing}, characters never "
                       "seen in training)", hint=explain("unigram-baseline"))
+    _bad_arguments(ex03, "perplexity")
 
 
 @pytest.mark.points(1)
@@ -207,6 +287,21 @@ def test_ex03_hidden_train_char_lm_steps(ex03, request):
     text = pub.sonnets(20000, 20300)
     with pub.data_first(ex03, "train_char_lm"):
         pub.check_training_steps(ex03, request, text, 5, 4, 7, 3, 9310)
+    # Adam's state lives through the run: a state restarted at every step moves every
+    # weight by exactly +-lr per step; clip=None trains without clipping.
+    kwargs = {"hidden_size": 6, "seq_len": 5, "batch_size": 4, "lr": 0.01, "clip": None}
+    with pub.exercise1_first(request, "train_char_lm"):
+        start, none = ex03.train_char_lm(text[:150], num_epochs=0, rng=_rng(9312), **kwargs)
+        if len(none) != 0:
+            raise AssertionError("train_char_lm(num_epochs=0): no steps, no losses.")
+        end, _ = ex03.with_timeout(60).train_char_lm(text[:150], num_epochs=1, rng=_rng(9312),
+                                                     **kwargs)
+        moves = (np.asarray(end["Wh"]) - np.asarray(start["Wh"])) / kwargs["lr"]
+        if np.mean(np.abs(moves - np.round(moves)) > 0.01) < 0.2:
+            raise AssertionError("train_char_lm (clip=None, lr=0.01, 7 steps): every weight "
+                                 "moved by a whole number of lr steps, as if Adam restarted "
+                                 "at every step; carry the optimizer state from step to step.")
+
 
 
 @pytest.mark.slow
