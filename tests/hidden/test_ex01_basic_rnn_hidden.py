@@ -7,13 +7,11 @@ student's process); failure messages do not reveal them (`reveal=False`).
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
 from solutions import ex_01_basic_rnn as ref
-from tests.public.harness import assert_close, check_array
+from tests.public.harness import assert_close, check_array, raises_naming
 from tests.public.misconceptions import explain
 
 KEYS = ("Wx", "Wh", "b", "Wy", "by")
@@ -88,21 +86,6 @@ def _compare_seq(ex01, args, dh, label):
 # ---------------------------------------------------------------------------------------
 
 
-def _raises_naming(call, name, what):
-    """`call()` must raise a ValueError whose message names `name` (as a word, same case)."""
-    try:
-        call()
-    except ValueError as exc:
-        if not re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", str(exc)):
-            raise AssertionError(f"{what}: the ValueError must name the argument {name!r}; "
-                                 f"its message was {str(exc)[:120]!r}.") from None
-        return
-    except Exception as exc:  # noqa: BLE001 - any other exception is the finding
-        raise AssertionError(f"{what}: raised {type(exc).__name__}; raise a ValueError "
-                             f"naming {name!r}.") from None
-    raise AssertionError(f"{what}: returned normally; raise a ValueError naming {name!r}.")
-
-
 def _float64(value, what):
     if not isinstance(value, np.ndarray) or value.dtype != np.float64:
         got = value.dtype if isinstance(value, np.ndarray) else type(value).__name__
@@ -143,7 +126,7 @@ def test_ex01_hidden_step_vs_reference(ex01):
     for name, bad in (("x", [x[0], h_prev, Wx, Wh, b]), ("h_prev", [x, h_prev[:2], Wx, Wh, b]),
                       ("Wx", [x, h_prev, Wx[:, :5], Wh, b]), ("Wh", [x, h_prev, Wx, Wh[:5], b]),
                       ("b", [x, h_prev, Wx, Wh, b[:5]])):
-        _raises_naming(lambda bad=bad: ex01.rnn_step_forward(*bad), name,
+        raises_naming(lambda bad=bad: ex01.rnn_step_forward(*bad), name,
                        f"rnn_step_forward with {name} of the wrong shape")
     h32, cache32 = ex01.rnn_step_forward(*_f32([x, h_prev, Wx, Wh, b]))
     _float64(h32, "rnn_step_forward h_next")
@@ -153,7 +136,7 @@ def test_ex01_hidden_step_vs_reference(ex01):
     for name, g in zip(STEP_GRADS, ex01.rnn_step_backward(np.ones((3, 6), np.float32), cache32),
                        strict=True):
         _float64(g, f"rnn_step_backward {name}")
-    _raises_naming(lambda: ex01.rnn_step_backward(np.ones((3, 5)), cache32), "dh_next",
+    raises_naming(lambda: ex01.rnn_step_backward(np.ones((3, 5)), cache32), "dh_next",
                    "rnn_step_backward with dh_next of the wrong shape")
 
 
@@ -283,14 +266,14 @@ def test_ex01_hidden_sequence_edge_sizes(ex01):
     x, h0, Wx, Wh, b = _seq_args(rng, 2, 3, 4, 5)
     for name, bad in (("x", [x[0], h0, Wx, Wh, b]), ("x", [x[:, :0], h0, Wx, Wh, b]),
                       ("h0", [x, h0[:1], Wx, Wh, b])):
-        _raises_naming(lambda bad=bad: ex01.rnn_forward(*bad), name,
+        raises_naming(lambda bad=bad: ex01.rnn_forward(*bad), name,
                        f"rnn_forward with {name} of shape {np.shape(bad[0 if name == 'x' else 1])}")
     h, cache = ex01.rnn_forward(*_f32([x, h0, Wx, Wh, b]))
     _float64(h, "rnn_forward h")
     for name, g in zip(SEQ_GRADS, ex01.rnn_backward(np.ones((2, 3, 5), np.float32), cache),
                        strict=True):
         _float64(g, f"rnn_backward {name}")
-    _raises_naming(lambda: ex01.rnn_backward(np.ones((2, 3, 4)), cache), "dh",
+    raises_naming(lambda: ex01.rnn_backward(np.ones((2, 3, 4)), cache), "dh",
                    "rnn_backward with dh of the wrong shape")
 
 
@@ -353,14 +336,14 @@ def test_ex01_hidden_affine_vs_reference(ex01):
     hs, Wy, by = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5)), \
         rng.standard_normal(5)
     for name, bad in (("h", [hs[0], Wy, by]), ("Wy", [hs, Wy[:3], by]), ("by", [hs, Wy, by[:4]])):
-        _raises_naming(lambda bad=bad: ex01.affine_forward(*bad), name,
+        raises_naming(lambda bad=bad: ex01.affine_forward(*bad), name,
                        f"affine_forward with {name} of the wrong shape")
     scores, cache = ex01.affine_forward(*_f32([hs, Wy, by]))
     _float64(scores, "affine_forward scores")
     for name, g in zip(("dh", "dWy", "dby"),
                        ex01.affine_backward(np.ones((2, 3, 5), np.float32), cache), strict=True):
         _float64(g, f"affine_backward {name}")
-    _raises_naming(lambda: ex01.affine_backward(np.ones((2, 3, 4)), cache), "dscores",
+    raises_naming(lambda: ex01.affine_backward(np.ones((2, 3, 4)), cache), "dscores",
                    "affine_backward with dscores of the wrong shape")
 
 
@@ -403,7 +386,7 @@ def test_ex01_hidden_softmax_vs_reference(ex01):
                        ("float labels y", (scores, y + 0.5)),
                        ("a label y equal to V", (scores, np.where(y == 0, v, y))),
                        ("a negative label y", (scores, np.where(y == 0, -1, y)))):
-        _raises_naming(lambda bad=bad: ex01.softmax_cross_entropy(*bad),
+        raises_naming(lambda bad=bad: ex01.softmax_cross_entropy(*bad),
                        "scores" if label.startswith("scores") else "y",
                        f"softmax_cross_entropy with {label}")
     loss32, d32 = ex01.softmax_cross_entropy(scores.astype(np.float32), y)

@@ -8,14 +8,12 @@ failure messages do not reveal them (`reveal=False`).
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
 from solutions import ex_03_char_language_model as ref
 from tests.public import test_ex03_char_language_model as pub
-from tests.public.harness import assert_close, check_array
+from tests.public.harness import assert_close, check_array, raises_naming
 from tests.public.misconceptions import explain
 
 KEYS = ("Wx", "Wh", "b", "Wy", "by")
@@ -45,21 +43,6 @@ def _params(rng, v, h, scale=0.6):
 # Bad arguments (the contract: a ValueError naming the argument) and float32 inputs.
 # Found missing by the automatic mutants (tests/mutants/automatic).
 # ---------------------------------------------------------------------------------------
-
-
-def _raises_naming(call, name, what):
-    """`call()` must raise a ValueError whose message names `name` (as a word, same case)."""
-    try:
-        call()
-    except ValueError as exc:
-        if not re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", str(exc)):
-            raise AssertionError(f"{what}: the ValueError must name the argument {name!r}; "
-                                 f"its message was {str(exc)[:120]!r}.") from None
-        return
-    except Exception as exc:  # noqa: BLE001 - any other exception is the finding
-        raise AssertionError(f"{what}: raised {type(exc).__name__}; raise a ValueError "
-                             f"naming {name!r}.") from None
-    raise AssertionError(f"{what}: returned normally; raise a ValueError naming {name!r}.")
 
 
 def _bad_arguments(ex03, group):
@@ -106,7 +89,7 @@ def _bad_arguments(ex03, group):
         ],
     }
     for what, call, name in cases[group]:
-        _raises_naming(call, name, what)
+        raises_naming(call, name, what)
 
 
 # ---------------------------------------------------------------------------------------

@@ -317,3 +317,18 @@ def close_scalar(got, expected, *, what, hint="", atol=1e-10, rtol=1e-8):
     assert_close(np.asarray(value), np.asarray(float(expected)), what=what, atol=atol,
                  rtol=rtol, hint=hint)
     return value
+
+
+def raises_naming(call, name, what):
+    """`call()` must raise a ValueError whose message names `name` (as a word, same case)."""
+    try:
+        call()
+    except ValueError as exc:
+        if not re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", str(exc)):
+            raise AssertionError(f"{what}: the ValueError must name the argument {name!r}; "
+                                 f"its message was {str(exc)[:120]!r}.") from None
+        return
+    except Exception as exc:  # noqa: BLE001 - any other exception is the finding
+        raise AssertionError(f"{what}: raised {type(exc).__name__}; raise a ValueError "
+                             f"naming {name!r}.") from None
+    raise AssertionError(f"{what}: returned normally; raise a ValueError naming {name!r}.")
