@@ -18,6 +18,7 @@ from tests.public.harness import (
     assert_close,
     check_array,
     numerical_gradient,
+    raises_naming,
     scalar,
     unpack,
 )
@@ -134,8 +135,14 @@ def test_ex04_hidden_load_numpy_params(ex04, tt):
     good = _copy(params)
     with pytest.raises(ValueError):
         ex04.load_numpy_params(_model(ex04, 4, 4, 4, num_layers=3), _copy(good))
-    with pytest.raises(ValueError):
-        ex04.load_numpy_params(_model(ex04, 4, 5, 4), _copy(good))
+    raises_naming(lambda: ex04.load_numpy_params(_model(ex04, 4, 5, 4), _copy(good)), "params",
+                  "load_numpy_params (params of a model with H=4 into one with H=5)")
+    # Bad inputs to forward name their argument (gaps found by the automatic mutants).
+    model = _model(ex04, 4, 4, 4)
+    raises_naming(lambda: model(_t(tt, np.ones((2, 3, 5)))), "x",
+                  "RNNModel.forward (x with 5 features for input_size=4)")
+    raises_naming(lambda: model(_t(tt, np.ones((2, 3, 4))), _t(tt, np.ones((1, 3, 4)))), "h0",
+                  "RNNModel.forward (h0 for a batch of 3, x a batch of 2)")
 
 
 @pytest.mark.points(1)
@@ -221,6 +228,15 @@ def test_ex04_hidden_evaluate_and_stateful(ex04, tt):
     got = _call("evaluate", lambda: ex04.evaluate(model, loader, tt.nn.MSELoss()))
     _close_scalar(got, want, "evaluate (many-to-one targets, batches of 2, 2, 1)",
                   hint=explain("loss-batch-weighting"))
+    whole = data.DataLoader(data.TensorDataset(_t(tt, X), _t(tt, Y)), batch_size=5)
+    got = _call("evaluate", lambda: ex04.evaluate(model, whole, tt.nn.MSELoss()))
+    _close_scalar(got, want, "evaluate (a loader of one batch)")
+    got = _call("train_epoch", lambda: ex04.train_epoch(
+        model, whole, tt.optim.SGD(model.parameters(), lr=0.0), tt.nn.MSELoss()))
+    _close_scalar(got, want, "train_epoch (a loader of one batch, lr=0)")
+    raises_naming(lambda: ex04.train_epoch(model, whole, tt.optim.SGD(model.parameters(), lr=0.1),
+                                           tt.nn.MSELoss(), clip=-1.0), "clip",
+                  "train_epoch(clip=-1.0)")
 
     batches = [(rng.standard_normal((m, 3, d)), 0.5 * rng.standard_normal((m, 3, h)))
                for m in (2, 2, 1)]
@@ -273,6 +289,11 @@ def test_ex04_hidden_data(ex04, tt):
         x2, y2 = unpack(_py(tt).getattr(dataset, "__getitem__")(2), ("x", "y"),
                          "SequenceDataset[2]")
     _close(_np(x2, "x"), X[2], "SequenceDataset (from float32 tensors)[2][0]", atol=0, rtol=0)
+    with _named("SequenceDataset"):
+        if _py(tt).len(ex04.SequenceDataset(_t(tt, X[:1]), _t(tt, y[:1]))) != 1:
+            raise AssertionError("SequenceDataset of one example: len must be 1.")
+        raises_naming(lambda: ex04.SequenceDataset(_t(tt, X[:0]), _t(tt, y[:0])), "X",
+                      "SequenceDataset (X with no example)")
     _close(_np(y2, "y"), y[2], "SequenceDataset (from tensors)[2][1]", atol=0, rtol=0)
     ids = np.arange(11)
     with _named("SequenceDataset"):
