@@ -173,6 +173,36 @@ MUTANTS = [
         "adam-bias-correction",
         ("m_hat = new_m[k] / (1 - beta1**t)", "m_hat = new_m[k]"),
     ),
+    mutant(
+        "dh0_dropped",
+        "ex01",
+        "rnn_backward returns zeros for the gradient of h0",
+        "bptt-accumulation",
+        "bptt-dh0",
+        (
+            "    return dx, dh_carry, dWx, dWh, db\n",
+            "    return dx, np.zeros_like(dh_carry), dWx, dWh, db\n",
+        ),
+    ),
+    mutant(
+        "clip_reports_clipped_norm",
+        "ex01",
+        "clip_grad_norm returns the norm after clipping, not before",
+        "clipping",
+        "clip-norm-reported",
+        ("    return clipped, total_norm\n", "    return clipped, min(total_norm, max_norm)\n"),
+    ),
+    mutant(
+        "mask_ignored_in_gradient",
+        "ex01",
+        "the loss is masked but its gradient flows from every position",
+        "reduction",
+        "mask-gradient-leak",
+        (
+            "dscores = (np.exp(log_probs) - np.eye(V)[y]) * weights[:, :, None]",
+            "dscores = (np.exp(log_probs) - np.eye(V)[y]) / (N * T)",
+        ),
+    ),
 ]
 
 ALTERNATIVES = [

@@ -193,12 +193,12 @@ MUTANTS = [
         "scaling-split",
         "rmse-original-units",
         (
-            "        y_test = scaler.inverse_transform(data[\"y_test\"])\n"
-            "        pred = scaler.inverse_transform(model.predict(data[\"X_test\"]))\n"
-            "        naive = scaler.inverse_transform(naive_forecast(data[\"X_test\"], horizon))\n",
-            "        y_test = data[\"y_test\"]\n"
-            "        pred = model.predict(data[\"X_test\"])\n"
-            "        naive = naive_forecast(data[\"X_test\"], horizon)\n",
+            '        y_test = scaler.inverse_transform(data["y_test"])\n'
+            '        pred = scaler.inverse_transform(model.predict(data["X_test"]))\n'
+            '        naive = scaler.inverse_transform(naive_forecast(data["X_test"], horizon))\n',
+            '        y_test = data["y_test"]\n'
+            '        pred = model.predict(data["X_test"])\n'
+            '        naive = naive_forecast(data["X_test"], horizon)\n',
         ),
     ),
     mutant(
@@ -223,6 +223,28 @@ MUTANTS = [
             "        window = np.concatenate([window[1:], np.full((1,) +"
             " window.shape[1:], out[k])])\n",
             "        window = np.array(context, dtype=np.float64)\n",
+        ),
+    ),
+    mutant(
+        "error_by_horizon_pooled",
+        "ex02",
+        "error_by_horizon gives the RMSE over all steps at every step",
+        "reduction",
+        "error-per-step",
+        (
+            "    return np.sqrt(np.mean((y_true - y_pred) ** 2, axis=0))\n",
+            "    return np.full(y_true.shape[1], np.sqrt(np.mean((y_true - y_pred) ** 2)))\n",
+        ),
+    ),
+    mutant(
+        "scaler_one_statistic",
+        "ex02",
+        "one mean and deviation for all features instead of one per feature",
+        "reduction",
+        "scaler-per-feature",
+        (
+            "        axes = None if a.ndim == 1 else tuple(range(a.ndim - 1))\n",
+            "        axes = None\n",
         ),
     ),
 ]

@@ -181,6 +181,14 @@ MUTANTS = [
         "perplexity-exp",
         ("    return float(np.exp(value))\n", "    return float(2.0 ** value)\n"),
     ),
+    mutant(
+        "next_char_returns_old_state",
+        "ex03",
+        "next_char_probs returns the state it was given instead of the new one",
+        "hidden-carry",
+        "next-char-step",
+        ("    return probs, h_next\n", "    return probs, h\n"),
+    ),
 ]
 
 ALTERNATIVES = [

@@ -14,9 +14,9 @@ MUTANTS = [
         (
             "                          batch_first=True, dropout=float(dropout) if"
             " num_layers > 1 else 0.0)\n"
-            "        self.fc = nn.Linear(sizes[\"hidden_size\"], sizes[\"output_size\"])",
+            '        self.fc = nn.Linear(sizes["hidden_size"], sizes["output_size"])',
             "                          dropout=float(dropout) if num_layers > 1 else 0.0)\n"
-            "        self.fc = nn.Linear(sizes[\"hidden_size\"], sizes[\"output_size\"])",
+            '        self.fc = nn.Linear(sizes["hidden_size"], sizes["output_size"])',
         ),
     ),
     mutant(
@@ -26,9 +26,9 @@ MUTANTS = [
         "layout",
         "h0-layout",
         (
-            "            check_shape(\"h0\", h0, (self.rnn.num_layers, x.shape[0],"
+            '            check_shape("h0", h0, (self.rnn.num_layers, x.shape[0],'
             " self.rnn.hidden_size),",
-            "            check_shape(\"h0\", h0, (x.shape[0], self.rnn.num_layers,"
+            '            check_shape("h0", h0, (x.shape[0], self.rnn.num_layers,'
             " self.rnn.hidden_size),",
         ),
         (
@@ -239,6 +239,37 @@ MUTANTS = [
             "        return a.reshape(batch_size, K, seq_len).transpose(1, 0,"
             " 2).reshape(K * batch_size,\n",
             "        return a.reshape(batch_size, K, seq_len).reshape(K * batch_size,\n",
+        ),
+    ),
+    mutant(
+        "tbptt_no_zero_grad",
+        "ex04",
+        "tbptt_step never zeroes the gradients",
+        "zero-grad",
+        "zero-grad",
+        ("    optimizer.zero_grad()\n    out, h_n = model(x, h)\n", "    out, h_n = model(x, h)\n"),
+    ),
+    mutant(
+        "no_optimizer_step",
+        "ex04",
+        "train_epoch computes gradients but never calls optimizer.step()",
+        "optimizer",
+        "optimizer-step",
+        (
+            "        optimizer.step()\n        total += loss.item() * x.shape[0]\n",
+            "        total += loss.item() * x.shape[0]\n",
+        ),
+    ),
+    mutant(
+        "evaluate_mean_of_batch_means",
+        "ex04",
+        "evaluate returns the plain mean of the batch losses",
+        "reduction",
+        "loss-batch-weighting",
+        (
+            "                total += loss.item() * x.shape[0]\n"
+            "                count += x.shape[0]\n",
+            "                total += loss.item()\n                count += 1\n",
         ),
     ),
 ]
