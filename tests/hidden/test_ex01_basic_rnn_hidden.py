@@ -470,6 +470,8 @@ def test_ex01_hidden_model_loss_vs_reference(ex01):
                hint="h_last is h[:, -1], shape (N, H).")
     check_array(ex01.init_params(1, 1, 1, _rng(9009))["Wx"], (1, 1),
                 what="init_params(1, 1, 1) Wx")
+    raises_naming(lambda: ex01.model_loss(_cp_dict(params), x[0], y), "x",
+                  "model_loss with x of shape (T, D)")
 
 
 @pytest.mark.points(0.5)

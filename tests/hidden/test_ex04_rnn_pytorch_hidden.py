@@ -237,6 +237,13 @@ def test_ex04_hidden_evaluate_and_stateful(ex04, tt):
     raises_naming(lambda: ex04.train_epoch(model, whole, tt.optim.SGD(model.parameters(), lr=0.1),
                                            tt.nn.MSELoss(), clip=-1.0), "clip",
                   "train_epoch(clip=-1.0)")
+    one = data.DataLoader(data.TensorDataset(_t(tt, X[:1]), _t(tt, Y[:1])), batch_size=1)
+    want_one = _mse(_torch_rnn_forward(layers, X[:1])[0][:, -1], Y[:1])
+    got = _call("evaluate", lambda: ex04.evaluate(model, one, tt.nn.MSELoss()))
+    _close_scalar(got, want_one, "evaluate (a loader of one example)")
+    got = _call("train_epoch", lambda: ex04.train_epoch(
+        model, one, tt.optim.SGD(model.parameters(), lr=0.0), tt.nn.MSELoss()))
+    _close_scalar(got, want_one, "train_epoch (a loader of one example, lr=0)")
 
     batches = [(rng.standard_normal((m, 3, d)), 0.5 * rng.standard_normal((m, 3, h)))
                for m in (2, 2, 1)]
