@@ -419,6 +419,8 @@ def test_ex01_hidden_clip_vs_reference(ex01):
                    atol=1e-12, rtol=1e-6,
                    hint="scale every array by max_norm / total_norm only when total_norm > "
                         "max_norm; keep each array's shape.")
+    raises_naming(lambda: ex01.clip_grad_norm(_cp_dict(grads), 0.0), "max_norm",
+                  "clip_grad_norm(max_norm=0)")
     grads32 = {k: g.astype(np.float32) for k, g in grads.items()}
     clipped, total_norm = ex01.clip_grad_norm(grads32, total / 40.0)
     want, want_norm = ref.clip_grad_norm({k: g.astype(np.float64) for k, g in grads32.items()},

@@ -279,6 +279,24 @@ def test_ex03_hidden_train_char_lm_steps(ex03, request):
             raise AssertionError("train_char_lm(num_epochs=0): no steps, no losses.")
         end, _ = ex03.with_timeout(60).train_char_lm(text[:150], num_epochs=1, rng=_rng(9312),
                                                      **kwargs)
+        other, _ = ex03.train_char_lm(text[:150], num_epochs=0, rng=_rng(9313), **kwargs)
+        if np.array_equal(np.asarray(other["Wx"]), np.asarray(start["Wx"])):
+            raise AssertionError("train_char_lm: two seeds gave the same initial parameters; "
+                                 "draw them from the rng given." + explain("rng-not-threaded"))
+        default, _ = ex03.train_char_lm(text[:150], num_epochs=0, rng=None, **kwargs)
+        zero, _ = ex03.train_char_lm(text[:150], num_epochs=0, rng=_rng(0), **kwargs)
+        _close(np.asarray(default["Wx"]), np.asarray(zero["Wx"]), "train_char_lm(rng=None) "
+               "initial Wx (None means np.random.default_rng(0))", atol=0, rtol=0)
+        _, one = ex03.train_char_lm(text[:150], num_epochs=2, rng=_rng(9312), max_seconds=0,
+                                    **(kwargs | {"hidden_size": 1}))
+        if len(one) != 1:
+            raise AssertionError(f"train_char_lm(max_seconds=0): {len(one)} steps; stop after "
+                                 "the step during which the time ran out (one step here).")
+        _, every = ex03.train_char_lm(text[:150], num_epochs=2, rng=_rng(9312),
+                                      max_seconds=1e6, **kwargs)
+        if len(every) != 14:
+            raise AssertionError(f"train_char_lm(max_seconds=1e6, 2 epochs of 7 chunks): "
+                                 f"{len(every)} steps, expected 14.")
         moves = (np.asarray(end["Wh"]) - np.asarray(start["Wh"])) / kwargs["lr"]
         if np.mean(np.abs(moves - np.round(moves)) > 0.01) < 0.2:
             raise AssertionError("train_char_lm (clip=None, lr=0.01, 7 steps): every weight "
