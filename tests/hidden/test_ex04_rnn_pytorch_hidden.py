@@ -244,6 +244,12 @@ def test_ex04_hidden_evaluate_and_stateful(ex04, tt):
     got = _call("train_epoch", lambda: ex04.train_epoch(
         model, one, tt.optim.SGD(model.parameters(), lr=0.0), tt.nn.MSELoss()))
     _close_scalar(got, want_one, "train_epoch (a loader of one example, lr=0)")
+    none = data.DataLoader(data.TensorDataset(_t(tt, X[:0]), _t(tt, Y[:0])), batch_size=2)
+    raises_naming(lambda: ex04.evaluate(model, none, tt.nn.MSELoss()), "loader",
+                  "evaluate (an empty loader)")
+    raises_naming(lambda: ex04.train_epoch(model, none, tt.optim.SGD(model.parameters(), lr=0.1),
+                                           tt.nn.MSELoss()), "loader",
+                  "train_epoch (an empty loader)")
 
     batches = [(rng.standard_normal((m, 3, d)), 0.5 * rng.standard_normal((m, 3, h)))
                for m in (2, 2, 1)]
@@ -301,6 +307,8 @@ def test_ex04_hidden_data(ex04, tt):
             raise AssertionError("SequenceDataset of one example: len must be 1.")
         raises_naming(lambda: ex04.SequenceDataset(_t(tt, X[:0]), _t(tt, y[:0])), "X",
                       "SequenceDataset (X with no example)")
+        raises_naming(lambda: ex04.SequenceDataset(_t(tt, X), _t(tt, y[:3])), "y",
+                      "SequenceDataset (4 examples in X, 3 in y)")
     _close(_np(y2, "y"), y[2], "SequenceDataset (from tensors)[2][1]", atol=0, rtol=0)
     ids = np.arange(11)
     with _named("SequenceDataset"):
