@@ -1,0 +1,1 @@
+"""Automatic mutants (mutmut) of the solution blocks; see __main__.py and triage.json."""
