@@ -68,8 +68,20 @@ class Handle:
             process, generation, key, type_name)
         self.timeout, self.label = timeout, label or type_name
 
+    _OWN = frozenset({"process", "generation", "key", "type_name", "timeout", "label"})
+
     def __repr__(self):
         return f"<student {self.type_name} object>"
+
+    def __setattr__(self, name, value):
+        """`model.params = {...}` sets the attribute of the object in the student process,
+        as in one process (instead of a local attribute here that its methods never see)."""
+        if name in Handle._OWN:
+            object.__setattr__(self, name, value)
+        elif name.startswith("_"):
+            raise AttributeError(f"cannot set {name!r} on a student object")
+        else:
+            self.process.call(name, (value,), {}, self.timeout, target=self, put=name)
 
     def __getattr__(self, name):
         if name.startswith("_"):
@@ -361,10 +373,11 @@ class StudentProcess:
         return enc.encode(tuple(args)), enc.encode(kwargs), enc.arrays
 
     def call(self, func: str, args, kwargs, timeout: float, target: Handle | None = None,
-             get: str | None = None, runtime: str | None = None):
+             get: str | None = None, runtime: str | None = None, put: str | None = None):
         """Call `func` of the student's module, or (`target`) call the object a handle
-        stands for, or read its attribute `get`; `runtime` names one of the worker's own
-        constructors of test objects from plain data (worker.RUNTIME_CALLS)."""
+        stands for, or read its attribute `get`, or set its attribute `put` to the one
+        argument; `runtime` names one of the worker's own constructors of test objects from
+        plain data (worker.RUNTIME_CALLS)."""
         if self.timeouts.get(func, 0) >= 2:
             raise StudentCodeError(f"{func} was not called: it ran past its time limit twice "
                                    "already (an endless loop?)")
@@ -382,6 +395,8 @@ class StudentProcess:
         request = {"func": func, "args": args_tree, "kwargs": kwargs_tree}
         if target is not None:
             request.update(target=self._encode_args((target,), {})[0], get=get)
+            if put is not None:
+                request["put"] = put
         if runtime is not None:
             request["runtime"] = runtime
         requested, timeout = timeout, min(timeout, self.budget_left)

@@ -49,7 +49,8 @@ RUNTIME_CALLS = {"predictor": predictors.from_plain}
 def _callee(header, arrays):
     """What a call runs when it is not a function of the student's module: one of
     RUNTIME_CALLS, or the object a handle stands for ("target"), or a function that reads
-    one of that object's public attributes ("get"). None for a plain function call."""
+    one of that object's public attributes ("get"), or a function that sets one ("put") to
+    its one argument. None for a plain function call."""
     if "runtime" in header:
         if header["runtime"] not in RUNTIME_CALLS:
             raise wire.WireError(f"unknown runtime call {str(header['runtime'])[:40]!r}")
@@ -57,6 +58,11 @@ def _callee(header, arrays):
     if "target" not in header:
         return None
     (obj,) = wire.decode(header["target"], arrays, _resolve)
+    put = header.get("put")
+    if put is not None:
+        if not isinstance(put, str) or put.startswith("_"):
+            raise AttributeError(f"cannot set the attribute {str(put)[:40]!r}")
+        return lambda value: setattr(obj, put, value)
     name = header.get("get")
     if name is None:
         return obj

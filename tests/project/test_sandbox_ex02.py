@@ -75,6 +75,17 @@ def test_attributes_and_methods_of_a_student_object_run_in_its_process(student):
     np.testing.assert_array_equal(again.params["w"], [4.0, 5.0, 6.0])
 
 
+def test_setting_an_attribute_sets_it_on_the_student_object(student):
+    """`model.params = {...}` reaches the object its methods use, as in one process (a
+    hidden test sets parameters this way)."""
+    model = student(MODEL).Model(2)
+    model.params = {"w": np.array([10.0, 20.0])}
+    assert model.fit(np.ones(1)) == [1.0, 0.5]
+    np.testing.assert_array_equal(model.params["w"], [11.0, 21.0])
+    with pytest.raises(AttributeError):
+        model._secret = "yes"  # private names are not set there either
+
+
 def test_private_and_missing_attributes_are_refused(student):
     model = student(MODEL).Model(2)
     with pytest.raises(AttributeError):
