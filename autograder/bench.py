@@ -644,10 +644,10 @@ def table(report: dict) -> list[str]:
                      f"<= {b['grade_tree_mb']:g} MB",
                      verdict(r["peak_tree_mb"], b["grade_tree_mb"]), ""))
         rows.append(("  processes started", f"{r['workers']} workers ("
-                     + ", ".join(f"{k} {v}" for k, v in r["workers_by_file"].items())
+                     + ", ".join(f"{k[:5]} {v}" for k, v in r["workers_by_file"].items())
                      + f"), {r['pytest_processes']} pytest", "", "", ""))
-        rows.append(("  CPU by role (sampled)", ", ".join(
-            f"{k} {v:g}" for k, v in r["cpu_by_role"].items()), "", "", ""))
+        for role, seconds in r["cpu_by_role"].items():
+            rows.append((f"  CPU s, {role} (sampled)", f"{seconds:g} s", "", "", ""))
         ip = r["in_process"]
         rows.append(("  same tests in-process, one pytest per exercise",
                      f"{ip['wall_s']:g} s wall, {ip['cpu_s']:g} s CPU", "", "",
