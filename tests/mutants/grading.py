@@ -144,6 +144,13 @@ def automatic_score() -> dict | None:
         return None
 
 
+def _caught(mutants: list[dict]) -> dict:
+    """How many of `mutants` lose points to the public tests alone, and to the full grade."""
+    return {"mutants": len(mutants),
+            "caught_public": sum(r["public_lost"] > 0 for r in mutants),
+            "caught": sum(r["score"] < r["max_score"] for r in mutants)}
+
+
 def summary(rows: list[dict]) -> dict:
     """Counts and rates: what make mutants prints and the CI test holds to targets."""
     mutants = [r for r in rows if r["kind"] == "mutant"]
@@ -151,20 +158,15 @@ def summary(rows: list[dict]) -> dict:
     per_exercise = {}
     for exercise in EXERCISES:
         mine = [r for r in mutants if r["exercise"] == exercise]
-        if mine or any(r["exercise"] == exercise for r in alternatives):
-            per_exercise[exercise] = {
-                "mutants": len(mine),
-                "caught_public": sum(r["public_lost"] > 0 for r in mine),
-                "caught": sum(r["score"] < r["max_score"] for r in mine),
-                "alternatives": sum(r["exercise"] == exercise for r in alternatives)}
-    n = len(mutants)
+        theirs = [r for r in alternatives if r["exercise"] == exercise]
+        if mine or theirs:
+            per_exercise[exercise] = {**_caught(mine), "alternatives": len(theirs)}
+    total = _caught(mutants)
+    n = total["mutants"]
     return {
-        "mutants": n,
-        "caught_public": sum(r["public_lost"] > 0 for r in mutants),
-        "caught": sum(r["score"] < r["max_score"] for r in mutants),
-        "kill_rate_public": round(sum(r["public_lost"] > 0 for r in mutants) / n, 4) if n else None,
-        "kill_rate_full": round(sum(r["score"] < r["max_score"] for r in mutants) / n, 4)
-        if n else None,
+        **total,
+        "kill_rate_public": round(total["caught_public"] / n, 4) if n else None,
+        "kill_rate_full": round(total["caught"] / n, 4) if n else None,
         "ids_missing": [r["name"] for r in mutants
                         if r["expected_id"] and r["expected_id"] not in r["ids_seen"]],
         "alternatives": len(alternatives),
