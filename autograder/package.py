@@ -210,7 +210,7 @@ def build_release(dest: Path | None = None, level: str = DEFAULT_LEVEL) -> Path:
         skeleton = make_skeleton(source.read_text(encoding="utf-8"), source.name, level)
         (dest / "assignments" / source.name).write_text(skeleton, encoding="utf-8")
     for name, target in (("student_Makefile", "Makefile"), ("student_README.md", "README.md"),
-                         ("student_pyproject.toml", "pyproject.toml")):
+                         ("student_pyproject.toml", "pyproject.toml"), ("check.py", "check.py")):
         shutil.copyfile(PACKAGING / name, dest / target)
     shutil.copyfile(REPO / "requirements.txt", dest / "requirements.txt")
     (dest / ".gitignore").write_text(".venv/\n__pycache__/\nfigures/\n", encoding="utf-8")
