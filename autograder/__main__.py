@@ -123,8 +123,15 @@ def main(argv=None) -> int:
         # missing shows students only "the autograder failed to execute correctly").
         write_json(failed_results("grading did not finish (the grader was stopped)"),
                    args.out)
+        from autograder.sandbox.isolation import EXIT_NO_SANDBOX, SandboxStartError
+
         try:
             results = grade(args.submission, args.out, args.log, args.exercises)
+        except SandboxStartError as exc:
+            # Nothing was graded: grade-all tries again (EXIT_NO_SANDBOX), never weaker.
+            write_json(failed_results(str(exc)), args.out)
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_NO_SANDBOX
         except Exception as exc:
             write_json(failed_results(f"{type(exc).__name__}: {exc}"), args.out)
             raise
@@ -150,11 +157,14 @@ def main(argv=None) -> int:
                   file=sys.stderr)
             return 2
         try:
+            # Every submission is graded at this level, or not at all (batch.py).
             rows = grade_class(args.folder, args.out, args.jobs, fresh=args.fresh,
-                               exercises=args.exercises)
+                               exercises=args.exercises, level=level.name)
         except ValueError as exc:
             parser.error(str(exc))
-        failed = [sub.id for sub, res, _ in rows if res is None]
+        from autograder.grade import printable
+
+        failed = [printable(sub.id) for sub, res, _ in rows if res is None]
         print(f"{len(rows)} submissions, {len(failed)} not graded"
               f"{': ' + ', '.join(failed) if failed else ''}")
         for name in ("gradebook.csv", "pass_rates.csv", "histogram.png", "misconceptions.md"):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -30,7 +31,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.grade import _in_repo
+from autograder.grade import _in_repo, printable
+from autograder.sandbox.isolation import EXIT_NO_SANDBOX
 from tests.public.harness import EXERCISES
 from tests.public.misconceptions import MISCONCEPTIONS, ids_in
 
@@ -38,6 +40,10 @@ REPO = Path(__file__).resolve().parent.parent
 _CANVAS = re.compile(r"^(?P<student>[A-Za-z0-9-]+?)(?:_LATE)?_(?P<uid>\d+)_(?P<sid>\d+)_"
                      r"(?P<name>.+)$")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
+# A child grade whose sandbox did not start (a loaded machine) is tried this many times in
+# all, RETRY_PAUSE_S x the try number apart; then it is reported as not graded.
+SANDBOX_TRIES = 3
+RETRY_PAUSE_S = 2.0
 
 
 @dataclass
@@ -149,8 +155,10 @@ def fingerprint(sub: Submission, exercises=None) -> str:
 
 
 def _grade_one(sub: Submission, out_dir: Path, fresh: bool,
-               exercises=None) -> tuple[dict | None, str]:
-    """(results, how): how is "graded", "kept" (resumed) or the reason grading failed."""
+               exercises=None, level: str | None = None) -> tuple[dict | None, str]:
+    """(results, how): how is "graded", "kept" (resumed) or the reason grading failed.
+    `level`: the isolation level the batch decided on; the child grades at it or fails,
+    and a child that could not start the sandbox is tried SANDBOX_TRIES times in all."""
     target = out_dir / _SAFE_ID.sub("_", sub.id)
     results_path, print_path = target / "results.json", target / "fingerprint.txt"
     stamp = fingerprint(sub, exercises)
@@ -166,7 +174,12 @@ def _grade_one(sub: Submission, out_dir: Path, fresh: bool,
            str(results_path), "--quiet", "--log", str(target / "grader.log")]
     if exercises:
         cmd += ["--exercises", ",".join(exercises)]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    env = dict(os.environ, **({"AUTOGRADER_ISOLATION": level} if level else {}))
+    for attempt in range(1, SANDBOX_TRIES + 1):
+        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env)
+        if proc.returncode != EXIT_NO_SANDBOX or attempt == SANDBOX_TRIES:
+            break
+        time.sleep(RETRY_PAUSE_S * attempt)  # a loaded machine: give it a moment
     if source != sub.path:
         shutil.rmtree(source, ignore_errors=True)
     try:
@@ -177,7 +190,8 @@ def _grade_one(sub: Submission, out_dir: Path, fresh: bool,
         reason = (proc.stderr.strip().splitlines() or ["no results.json"])[-1][:300]
         return None, f"grading failed: {reason}"
     print_path.write_text(stamp)
-    return results, "graded"
+    return results, "graded" if attempt == 1 else (
+        f"graded (try {attempt}: the sandbox could not start before)")
 
 
 class Progress:
@@ -194,22 +208,24 @@ class Progress:
             bar = "#" * filled + "." * (24 - filled)
             score = f"{results['score']:g}" if results else "ERROR"
             print(f"[{bar}] {self.done:>4}/{self.total} {time.monotonic() - self.start:6.1f} s  "
-                  f"{sub.id:<32} {score:>6}  {'' if how == 'graded' else how}",
+                  f"{printable(sub.id):<32} {score:>6}  {'' if how == 'graded' else how}",
                   file=self.stream, flush=True)
 
 
 def grade_class(folder: Path, out_dir: Path, jobs: int = 1, fresh: bool = False,
-                progress: bool = True,
-                exercises=None) -> list[tuple[Submission, dict | None, str]]:
+                progress: bool = True, exercises=None,
+                level: str | None = None) -> list[tuple[Submission, dict | None, str]]:
     """Grade every submission of `folder` into `out_dir` and write the class reports
-    (`exercises`: only those, as `grade --exercises`)."""
+    (`exercises`: only those, as `grade --exercises`). `level`: the isolation level
+    every submission is graded at (default: the one detected here, once)."""
     from autograder.sandbox.client import Limits
 
     notes: list[str] = []
     subs = discover(folder, notes)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    if jobs > 1 and Limits().isolation().name == "user":
+    level = level or Limits().isolation().name
+    if jobs > 1 and level == "user":
         # One student user is shared by all jobs; clearing its leftover processes after
         # one submission would kill another's.
         print("note: grading one submission at a time (AUTOGRADER_STUDENT_USER is set)",
@@ -219,7 +235,7 @@ def grade_class(folder: Path, out_dir: Path, jobs: int = 1, fresh: bool = False,
     bar = Progress(len(subs)) if progress else None
     graded: dict[str, tuple[Submission, dict | None, str]] = {}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(_grade_one, sub, out_dir, fresh, exercises): sub
+        futures = {pool.submit(_grade_one, sub, out_dir, fresh, exercises, level): sub
                    for sub in subs}
         for future in as_completed(futures):
             sub = futures[future]

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from autograder.records import complete_lines, key_env, verified
 from autograder.sandbox.client import Limits, remove_tree, stage
+from autograder.sandbox.isolation import clear_keyrings
 from autograder.sandbox.reaper import children, reap_strays, set_subreaper
 from autograder.settings import VISIBILITY
 from autograder.submission import BadSubmission, collect
@@ -202,14 +203,20 @@ def read_outcomes(text: str) -> tuple[list[dict], dict[str, dict]]:
     return rubric, outcomes
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters, and the invisible ones that reorder or break lines when shown: bidi
+# marks, embeddings, overrides and isolates (U+202E shows text backwards) and the line and
+# paragraph separators (a line break in some viewers, none in others).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                      "\u2066-\u2069\u2028\u2029]")
 
 
 def printable(text: str) -> str:
     """Student-made text made safe for a terminal and for JSON: no control characters
-    (which could rewrite the table on screen) and no lone surrogates."""
+    (which could rewrite the table on screen), no bidi or line-separator characters (which
+    reorder what is shown) and no lone surrogates; each is written as its escape."""
     text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _CONTROL.sub(lambda m: (f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
+                                   else f"\\u{ord(m.group()):04x}"), text)
 
 
 def build_results(rubric, outcomes, notes, seconds) -> dict:
@@ -295,6 +302,10 @@ def grade(submission: Path, out: Path | None = None, log: Path | None = None,
         limits.kill_leftovers()
         reap_strays(keep)
         set_subreaper(was_subreaper)
+        problem = clear_keyrings(limits.ids())
+        if problem:
+            print(f"warning: the student user's keyrings were not cleared: {problem}",
+                  file=sys.stderr)
         if not remove_tree(tmp):
             print(f"warning: could not remove all of {tmp}", file=sys.stderr)
     if log is not None:

@@ -44,13 +44,33 @@ ETC_PATHS = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/a
              "/etc/fonts")
 READ_ONLY_PARTS = ("submission", "runtime", "data")
 WRITABLE_PARTS = ("scratch", "testdirs")
+# How long the test sandbox may take to start (AUTOGRADER_PROBE_TIMEOUT to change it).
+# Past it, grading stops: a sandbox that is only slow (a loaded machine) is no reason to
+# run student code at a weaker level.
 PROBE_TIMEOUT_S = 60
+# `python -m autograder grade`'s exit status when the sandbox could not start (batch.py
+# tries such a grade again).
+EXIT_NO_SANDBOX = 3
 
 PR_SET_DUMPABLE = 4
 
 
 class IsolationUnavailable(RuntimeError):
     """The level asked for in AUTOGRADER_ISOLATION cannot be had on this machine."""
+
+
+class SandboxStartError(IsolationUnavailable):
+    """The sandbox exists here but could not be started now (e.g. its probe timed out):
+    the grade fails, and `grade-all` tries it again; it is never graded at a weaker level."""
+
+
+def probe_timeout() -> float:
+    """Seconds the test sandbox may take to start (AUTOGRADER_PROBE_TIMEOUT)."""
+    try:
+        return float(os.environ.get("AUTOGRADER_PROBE_TIMEOUT", PROBE_TIMEOUT_S))
+    except ValueError:
+        raise IsolationUnavailable("AUTOGRADER_PROBE_TIMEOUT: expected seconds, got "
+                                   f"{os.environ['AUTOGRADER_PROBE_TIMEOUT']!r}") from None
 
 
 @dataclass(frozen=True)
@@ -116,11 +136,16 @@ def _detect(user: str | None, wanted: str, euid: int) -> Level:
             raise IsolationUnavailable(
                 f"AUTOGRADER_STUDENT_USER={user!r}: there is no such user") from None
     if wanted in ("auto", "sandbox"):
-        problem = sandbox_problem(user)
+        try:
+            problem = _sandbox_problem(user)
+        except _ProbeTimeout as exc:  # the sandbox is here, but did not start in time
+            raise SandboxStartError(f"could not start the sandbox: {exc}") from None
         if problem is None:
             return Level("sandbox", _sandbox_detail(user), tuple(passed_over))
         if wanted == "sandbox":
-            raise IsolationUnavailable(f"AUTOGRADER_ISOLATION=sandbox: {problem}")
+            # Also what a child of grade-all gets (it is told the batch's level).
+            raise SandboxStartError(
+                f"AUTOGRADER_ISOLATION=sandbox: could not start the sandbox: {problem}")
         passed_over.append(f"sandbox: {problem}")
     if wanted in ("auto", "user"):
         problem = user_problem(user)
@@ -184,7 +209,12 @@ def _runtime_binds() -> tuple[list[tuple[str, str]], str]:
         covered.append(base)
     interpreter = sys.executable
     if sys.prefix != sys.base_prefix and _under(sys.executable, [sys.prefix]):
-        binds.append((sys.prefix, VENV_MOUNT))
+        # Of the virtual environment only its packages (lib*), the interpreter and a
+        # pyvenv.cfg without the lines naming its own path (bwrap_command): its scripts
+        # and activate files name that path (often inside the grader's repository).
+        for entry in sorted(os.listdir(sys.prefix)):
+            if entry.startswith("lib") and not os.path.islink(os.path.join(sys.prefix, entry)):
+                binds.append((os.path.join(sys.prefix, entry), f"{VENV_MOUNT}/{entry}"))
         covered.append(sys.prefix)
         interpreter = VENV_MOUNT + "/" + os.path.relpath(sys.executable, sys.prefix)
     elif not _under(os.path.dirname(sys.executable), covered):
@@ -228,6 +258,34 @@ class _View:
         self.args += ["--tmpfs", dest]
 
 
+def _venv_rest(view: _View, staging: Path, interpreter: str) -> None:
+    """What the sandbox needs of the virtual environment besides its packages: links
+    named as in the venv (lib64 -> lib), the interpreter as a link to the real one, and
+    a pyvenv.cfg with only `home`, `version` and the site-packages switch (written into
+    `staging`, which the sandbox does not see as such)."""
+    for entry in sorted(os.listdir(sys.prefix)):
+        if entry.startswith("lib") and os.path.islink(os.path.join(sys.prefix, entry)):
+            view.args += ["--symlink", os.readlink(os.path.join(sys.prefix, entry)),
+                          f"{VENV_MOUNT}/{entry}"]
+    real = os.path.realpath(sys.executable)
+    view.folder(os.path.dirname(interpreter))
+    if _under(real, [sys.prefix, os.path.realpath(sys.prefix)]):  # a copy, not a link
+        view.bind(real, interpreter)
+    else:
+        view.args += ["--symlink", real, interpreter]
+    kept = []
+    for line in Path(sys.prefix, "pyvenv.cfg").read_text(encoding="utf-8").splitlines():
+        key = line.partition("=")[0].strip().lower()
+        if key in ("home", "version", "version_info", "include-system-site-packages"):
+            kept.append(line)
+    cfg = Path(staging) / ".sandbox-pyvenv.cfg"
+    tmp = cfg.with_name(f"{cfg.name}.{os.getpid()}")
+    tmp.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, cfg)
+    view.bind(str(cfg), f"{VENV_MOUNT}/pyvenv.cfg")
+
+
 def bwrap_command(argv: list[str], staging: Path, ids: tuple[int, int] | None
                   ) -> tuple[list[str], bytes]:
     """The command that runs `argv` (an interpreter command line) in the sandbox, and the
@@ -254,6 +312,8 @@ def bwrap_command(argv: list[str], staging: Path, ids: tuple[int, int] | None
         view.bind(path, path, optional=True)
     for src, dest in runtime:
         view.bind(src, dest)
+    if interpreter.startswith(VENV_MOUNT + "/"):
+        _venv_rest(view, staging, interpreter)
     view.args += ["--proc", "/proc", "--dev", "/dev"]
     view.tmpfs("/tmp", TMP_MB)
     view.tmpfs("/dev/shm", TMP_MB)
@@ -297,10 +357,24 @@ def exit_code(code: int | None, sandboxed: bool) -> int | None:
     return code
 
 
+class _ProbeTimeout(Exception):
+    """The test sandbox did not answer within probe_timeout()."""
+
+
 def sandbox_problem(user: str | None) -> str | None:
+    """Why the sandbox cannot run student code here, or None when it can (a probe that
+    timed out is a reason too; detect() treats it as an error instead)."""
+    try:
+        return _sandbox_problem(user)
+    except _ProbeTimeout as exc:
+        return str(exc)
+
+
+def _sandbox_problem(user: str | None) -> str | None:
     """Why the sandbox cannot run student code here, or None when it can: a real sandbox
     is started and must import numpy, see itself as one of the first processes of its
-    own PID namespace, no network interface but loopback and no file outside its view."""
+    own PID namespace, no network interface but loopback and no file outside its view.
+    Raises _ProbeTimeout when it did not answer in time."""
     if not sys.platform.startswith("linux"):
         return "bubblewrap needs Linux"
     if shutil.which("bwrap") is None:
@@ -322,12 +396,15 @@ def sandbox_problem(user: str | None) -> str | None:
                 f"print(os.getpid(), os.path.exists({str(hidden)!r}),"
                 " sorted(n for _, n in socket.if_nameindex()))")
         cmd, fd = launch_args([sys.executable, "-E", "-s", "-B", "-c", code], staging, ids)
+        timeout = probe_timeout()
         try:
             proc = subprocess.run(cmd, pass_fds=(fd,), capture_output=True, text=True,
                                   cwd="/", env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-                                  timeout=PROBE_TIMEOUT_S, start_new_session=True, check=False)
+                                  timeout=timeout, start_new_session=True, check=False)
         except subprocess.TimeoutExpired:
-            return f"a test sandbox did not start within {PROBE_TIMEOUT_S} s"
+            raise _ProbeTimeout(f"a test sandbox did not start within {timeout:g} s (a "
+                                "loaded machine?); nothing was graded at a weaker level"
+                                ) from None
         finally:
             os.close(fd)
     if proc.returncode != 0:
@@ -385,6 +462,42 @@ def make_undumpable() -> bool:
     environ, nor attach a debugger: what student code running as the grader's user could
     otherwise use to write into the outcome pipe or read the run's secret."""
     return _prctl(PR_SET_DUMPABLE, 0)
+
+
+_KEYCTL = {"x86_64": 250, "aarch64": 219}
+KEYCTL_CLEAR = 7
+KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -4, -5
+
+
+def clear_keyrings(ids: tuple[int, int] | None) -> str | None:
+    """Empty the kernel keyrings that every process of the student uid shares (its user
+    and user-session keyrings), from a child that takes that uid: what one submission
+    left there cannot reach the next (the worker refuses keyring calls to student code
+    where it can, worker.confine; this is for where it cannot). Returns why it could not,
+    or None; a no-op (None) when student code runs as the grader's own user."""
+    if ids is None or os.geteuid() != 0:
+        return None
+    number = _KEYCTL.get(os.uname().machine) if sys.platform.startswith("linux") else None
+    if number is None:
+        return "no keyctl here"
+    libc = ctypes.CDLL(None, use_errno=True)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child only drops to the uid and clears
+        status = 1
+        try:
+            os.setgroups([])
+            os.setgid(ids[1])
+            os.setuid(ids[0])
+            status = 0
+            for ring in (KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING):
+                if libc.syscall(ctypes.c_long(number), ctypes.c_long(KEYCTL_CLEAR),
+                                ctypes.c_long(ring)) != 0 and ctypes.get_errno() not in (
+                                    1, 38):  # EPERM/ENOSYS: keyrings refused here anyway
+                    status = 2
+        finally:
+            os._exit(status)
+    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    return None if status == 0 else f"keyctl clear failed (status {status})"
 
 
 def remove_own_temp_files(folders=("/tmp", "/var/tmp", "/dev/shm")) -> int:

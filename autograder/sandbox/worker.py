@@ -13,16 +13,95 @@ thing as when the module is imported in one process.
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
+import platform
+import struct
 import sys
 import traceback
 import types
 
-import figures  # tests/public/figures.py: Figures become plain data
-import numpy as np
-import predictors  # tests/public/predictors.py: test predictors rebuilt from plain data
-import wire
+# ---------------------------------------------------------------------------------------
+# Confinement, before anything else is imported (one thread, no student code yet)
+# ---------------------------------------------------------------------------------------
+
+# Per architecture: the audit arch and the numbers of the system calls filtered below.
+# keyctl, add_key, request_key: the kernel keyrings outlive the process and are shared by
+# every process of a uid (a channel between submissions); unshare and clone with
+# CLONE_NEWUSER: a user namespace of its own (more kernel surface); clone3's flags cannot
+# be read by a filter, so it reports ENOSYS and the C library falls back to clone.
+_SYSCALLS = {
+    "x86_64": (0xC000003E, {"keyctl": 250, "add_key": 248, "request_key": 249,
+                            "unshare": 272, "clone": 56, "clone3": 435}),
+    "aarch64": (0xC00000B7, {"keyctl": 219, "add_key": 217, "request_key": 218,
+                             "unshare": 97, "clone": 220, "clone3": 435}),
+}
+_CLONE_NEWUSER = 0x10000000
+_EPERM, _ENOSYS = 1, 38
+_RET_ALLOW, _RET_ERRNO = 0x7FFF0000, 0x00050000
+_LD_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
+_KEYCTL_JOIN_SESSION_KEYRING = 1
+
+
+def _filter_program(arch: int, nr: dict[str, int]) -> bytes:
+    """The classic-BPF seccomp program (struct sock_filter[]) for one architecture."""
+    deny, nosys = _RET_ERRNO | _EPERM, _RET_ERRNO | _ENOSYS
+    code = [(_LD_ABS, 0, 0, 4),                       # 0: the call's architecture
+            (_JEQ, 1, 0, arch),                       # 1: native: go on to 3
+            (_RET, 0, 0, nosys),                      # 2: another ABI: nothing works
+            (_LD_ABS, 0, 0, 0),                       # 3: the call's number
+            (_JGE, 0, 1, 0x40000000),                 # 4: x32 numbers: refused
+            (_RET, 0, 0, nosys)]                      # 5
+    for name in ("keyctl", "add_key", "request_key"):
+        code += [(_JEQ, 0, 1, nr[name]), (_RET, 0, 0, deny)]
+    code += [(_JEQ, 0, 1, nr["clone3"]), (_RET, 0, 0, nosys),
+             (_JEQ, 1, 0, nr["unshare"]),             # unshare or clone: look at flags
+             (_JEQ, 0, 3, nr["clone"]),
+             (_LD_ABS, 0, 0, 16),                     # args[0], low 32 bits (little-endian)
+             (_JSET, 0, 1, _CLONE_NEWUSER),
+             (_RET, 0, 0, deny),
+             (_RET, 0, 0, _RET_ALLOW)]
+    return b"".join(struct.pack("<HBBI", *ins) for ins in code)
+
+
+def confine() -> str | None:
+    """A session keyring of this process's own (not the one its uid shares), then a
+    seccomp filter that refuses the keyring calls and new user namespaces to this process
+    and every process it starts. Returns why it could not, or None. Runs before any
+    student code; a filter cannot be removed."""
+    if not sys.platform.startswith("linux"):
+        return "not Linux"
+    machine = platform.machine()
+    if machine not in _SYSCALLS or sys.byteorder != "little":
+        return f"no seccomp filter for {machine}"
+    arch, nr = _SYSCALLS[machine]
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall(ctypes.c_long(nr["keyctl"]), ctypes.c_long(_KEYCTL_JOIN_SESSION_KEYRING),
+                 ctypes.c_void_p(None))  # fails harmlessly where keyctl is refused already
+    program = _filter_program(arch, nr)
+
+    class Prog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+    prog = Prog(len(program) // 8, program)
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS: needed without privileges
+        return f"no_new_privs: {os.strerror(ctypes.get_errno())}"
+    if libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:  # PR_SET_SECCOMP, MODE_FILTER
+        return f"seccomp: {os.strerror(ctypes.get_errno())}"
+    return None
+
+
+_NOT_CONFINED = confine()
+if _NOT_CONFINED:  # the grader's log (this process's output), never fatal
+    print(f"worker: keyring and user-namespace filter not applied: {_NOT_CONFINED}",
+          file=sys.stderr, flush=True)
+
+# After confine(): numpy's import may start threads, which a filter would not cover.
+import figures  # noqa: E402 - tests/public/figures.py: Figures become plain data
+import numpy as np  # noqa: E402
+import predictors  # noqa: E402 - tests/public/predictors.py: test predictors from plain data
+import wire  # noqa: E402
 
 _objects: dict[int, object] = {}
 
