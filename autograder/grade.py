@@ -21,10 +21,10 @@ import threading
 import time
 from pathlib import Path
 
-from autograder.records import complete_lines, key_env, verified
+from autograder.records import KEY_OPTION, complete_lines, hand_key, verified
 from autograder.sandbox.client import Limits, remove_tree, stage
 from autograder.sandbox.isolation import clear_keyrings
-from autograder.sandbox.reaper import children, reap_strays, set_subreaper
+from autograder.sandbox.reaper import children, descendants, reap_strays, set_subreaper
 from autograder.settings import VISIBILITY
 from autograder.submission import BadSubmission, collect
 from tests.public.harness import EXERCISES
@@ -63,7 +63,7 @@ def exercise_suites(test_dirs=TEST_DIRS) -> dict[str, list[Path]]:
 
 
 def run_tests(staging: Path, timeout: float = RUN_TIMEOUT_S, limits: Limits | None = None,
-              exercises=None) -> tuple[str, str, list[str]]:
+              exercises=None, keep: set[int] | None = None) -> tuple[str, str, list[str]]:
     """Run the graded suites against the staged submission, one trusted pytest per
     exercise (see EXERCISE_TIMEOUT_S); with `exercises`, only those, and the others'
     tests are collected (not run) so that the rubric stays whole.
@@ -72,9 +72,12 @@ def run_tests(staging: Path, timeout: float = RUN_TIMEOUT_S, limits: Limits | No
     never shown to students, notes for the student on exercises whose run was cut short).
     The outcomes come back through a pipe that only pytest holds, not a file that student
     code could find and rewrite. After each exercise, every process that student code
-    left behind is killed, the run-limit path included.
+    left behind is killed, the run-limit path included: every child of this process but
+    `keep` (the grader's own, from before any student code ran; default: those alive
+    now), with all below them.
     """
     limits = limits or Limits()
+    keep = children() if keep is None else keep
     deadline = time.monotonic() + timeout
     records, logs, notes = [], [], []
     suites = exercise_suites(TEST_DIRS)
@@ -91,15 +94,15 @@ def run_tests(staging: Path, timeout: float = RUN_TIMEOUT_S, limits: Limits | No
             continue
         extra = ("--run-only", exid) if skipped else ()
         files, skipped = files + skipped, []
-        text, log, note = _run_exercise(files, staging, limit, limits, *extra)
+        text, log, note = _run_exercise(files, staging, limit, limits, keep, *extra)
         if '"rubric"' not in text:  # cut short before it listed its tests: list them now
-            text += _collect_rubric(files)
+            text += _collect_rubric(files, keep)
         records.append(complete_lines(text))
         logs.append(f"===== {exid}\n{log}")
         if note:
             notes.append(f"{exid}: {note}; its tests that had not run score 0")
     if skipped:  # no exercise ran to carry them
-        records.append(complete_lines(_collect_rubric(skipped)))
+        records.append(complete_lines(_collect_rubric(skipped, keep)))
     return "".join(records), "\n".join(logs), notes
 
 
@@ -117,8 +120,30 @@ def _pytest(files: list[Path], *options: str) -> list[str]:
             *options]
 
 
+def _start_pytest(cmd: list[str], keep: set[int], write_fd: int, **popen) -> subprocess.Popen:
+    """Start a trusted pytest with the outcome pipe `write_fd` (closed here once passed)
+    and hand it the key through a pipe of its own (records.hand_key), once it is
+    undumpable and nothing but it runs below this process (besides `keep`)."""
+    key_read, key_write = os.pipe()
+    try:
+        proc = subprocess.Popen([*cmd, KEY_OPTION, str(key_read)], cwd=REPO,
+                                pass_fds=(write_fd, key_read), **popen)
+    except BaseException:
+        os.close(key_write)
+        raise
+    finally:
+        os.close(key_read)
+        os.close(write_fd)
+
+    def others() -> set[int]:
+        return (children() - keep - {proc.pid}) | (descendants({proc.pid}) - {proc.pid})
+
+    threading.Thread(target=hand_key, args=(proc.pid, key_write, others), daemon=True).start()
+    return proc
+
+
 def _run_exercise(files: list[Path], staging: Path, limit: float, limits: Limits,
-                  *options: str) -> tuple[str, str, str | None]:
+                  keep: set[int], *options: str) -> tuple[str, str, str | None]:
     """One exercise's trusted pytest: (outcome lines, its output, a note if cut short)."""
     read_fd, write_fd = os.pipe()
     budget = max(1.0, min(limits.budget_s, limit - STUDENT_SHARE_S))
@@ -129,11 +154,9 @@ def _run_exercise(files: list[Path], staging: Path, limit: float, limits: Limits
                   # which student code could create first.
                   "--basetemp", str(staging.parent / "pytest"), *options)
     env = {k: v for k, v in os.environ.items() if k != "IMPL"}
-    env.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", **key_env())
-    keep = children()
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, pass_fds=(write_fd,))
-    os.close(write_fd)
+    env.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
+    proc = _start_pytest(cmd, keep, write_fd, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
     _limit_memory(proc.pid)
     chunks: list[bytes] = []
     reader = threading.Thread(target=_drain, args=(read_fd, chunks), daemon=True)
@@ -160,20 +183,19 @@ def _drain(fd: int, chunks: list[bytes]) -> None:
         chunks.extend(iter(lambda: fh.read(65536), b""))
 
 
-def _collect_rubric(files: list[Path]) -> str:
+def _collect_rubric(files: list[Path], keep: set[int]) -> str:
     """The rubric entries of `files`, from a collection that runs no student code."""
     read_fd, write_fd = os.pipe()
     chunks: list[bytes] = []
     reader = threading.Thread(target=_drain, args=(read_fd, chunks), daemon=True)
     reader.start()
+    proc = _start_pytest(_pytest(files, "--collect-only", "--outcomes", f"/dev/fd/{write_fd}"),
+                         keep, write_fd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        subprocess.run(_pytest(files, "--collect-only", "--outcomes", f"/dev/fd/{write_fd}"),
-                       cwd=REPO, capture_output=True, pass_fds=(write_fd,), timeout=120,
-                       env=dict(os.environ, **key_env()))
+        proc.wait(timeout=120)
     except subprocess.TimeoutExpired:
-        pass
-    finally:
-        os.close(write_fd)
+        proc.kill()
+        proc.wait()
     reader.join(timeout=10)
     return b"".join(chunks).decode("utf-8", "replace")
 
@@ -287,7 +309,7 @@ def grade(submission: Path, out: Path | None = None, log: Path | None = None,
             warn_if_readable_by_others()
         staging = stage(files, tmp / "staging", REPO / "data", limits)
         recorded_text, pytest_output, run_notes = run_tests(staging, limits=limits,
-                                                            exercises=exercises)
+                                                            exercises=exercises, keep=keep)
         notes += run_notes
         rubric, recorded = read_outcomes(recorded_text)
         recorded.update(_not_graded(rubric, exercises))

@@ -39,15 +39,23 @@ def pytest_addoption(parser):
     group.addoption("--run-only", metavar="EXERCISE",
                     help="run only this exercise's tests; the others are collected, so "
                          "that the rubric lists them, then deselected (`grade --exercises`)")
+    group.addoption(records.KEY_OPTION, type=int, metavar="FD",
+                    help="inherited pipe the grader writes the outcome key to (records.py)")
 
 
 def pytest_configure(config):
-    key = records.take_key()
     staging = config.getoption("--staging")
-    if staging or key:
+    key_fd = config.getoption(records.KEY_OPTION.lstrip("-").replace("-", "_"))
+    if staging or key_fd is not None:
         # Before any student process exists: same-uid code cannot then open this
-        # process's outcome pipe through /proc/PID/fd, nor read its memory.
+        # process's outcome pipe through /proc/PID/fd, nor read its memory; the grader
+        # hands over the key only after this.
         isolation.make_undumpable()
+    key = None
+    if key_fd is not None:
+        key = records.read_key(key_fd)
+        if key is None:
+            raise pytest.UsageError("the grader did not hand over the outcome key")
     if staging:
         # Processes student code starts and leaves behind become ours, to be killed when
         # a call breaks the limits and when the run ends (RemoteLoader.close).

@@ -22,7 +22,7 @@ import time
 import weakref
 from pathlib import Path
 
-from autograder.sandbox import isolation, reaper, wire
+from autograder.sandbox import cgroups, isolation, reaper, wire
 from tests.public import predictors
 from tests.public.harness import EXERCISES, SubmissionError
 
@@ -33,6 +33,10 @@ RUNTIME_FILES = {
     "figures.py": Path(__file__).resolve().parents[2] / "tests" / "public" / "figures.py",
     "predictors.py": Path(__file__).resolve().parents[2] / "tests" / "public" / "predictors.py",
 }
+
+
+# RLIMIT_AS of a worker: a backstop for the watchdog's blind moments, not the limit.
+AS_BACKSTOP_MB = 65536
 
 
 class StudentCodeError(Exception):
@@ -111,8 +115,12 @@ class Limits:
     """
 
     def __init__(self, memory_mb=3072, cpu_s=600, file_mb=64, scratch_mb=256, user=None,
-                 budget_s=100.0, scratch_entries=10_000, scratch_depth=32, level=None):
+                 budget_s=100.0, scratch_entries=10_000, scratch_depth=32, level=None,
+                 processes=256):
+        # memory_mb: what one worker's process tree may use (resident, not mapped): a
+        # memory cgroup where one can be made, else a watchdog (see StudentProcess).
         self.memory_mb, self.cpu_s, self.file_mb = memory_mb, cpu_s, file_mb
+        self.processes = processes  # of one worker's tree (pids.max, else RLIMIT_NPROC)
         # What student code may leave in its folders: bytes, entries, folder depth. The
         # check after each call stops at the first two, so its cost is bounded too.
         self.scratch_mb, self.scratch_entries = scratch_mb, scratch_entries
@@ -177,7 +185,7 @@ class Limits:
         cmd, fd = isolation.launch_args(argv, staging, self.ids())
         return cmd, (fd,)
 
-    def preexec(self):
+    def preexec(self, group: cgroups.Group | None = None):
         import resource
 
         ids = self.ids()
@@ -186,7 +194,11 @@ class Limits:
         drop = ids is not None and self.isolation().name == "user"
 
         def apply():
-            mem = self.memory_mb * 2**20
+            if group is not None:  # first, while still the grader's user
+                group.enter()
+            # Only a backstop far above what any library maps (a CUDA build of torch maps
+            # gigabytes it never uses): memory_mb is enforced on what is used.
+            mem = max(AS_BACKSTOP_MB, 4 * self.memory_mb) * 2**20
             resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
             resource.setrlimit(resource.RLIMIT_CPU, (self.cpu_s, self.cpu_s + 5))
             size = self.file_mb * 2**20
@@ -200,8 +212,10 @@ class Limits:
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             if drop:
                 _become(ids)
-            if ids is not None:  # counts the student uid's processes (root is exempt)
-                resource.setrlimit(resource.RLIMIT_NPROC, (256, 256))
+            if ids is not None and group is None:
+                # Counts all processes of the student uid, host-wide (root is exempt): only
+                # where no pids cgroup counts this worker's own.
+                resource.setrlimit(resource.RLIMIT_NPROC, (self.processes, self.processes))
 
         return apply
 
@@ -222,6 +236,12 @@ class StudentProcess:
         self.proc = None
         self.generation = 0
         self.log_path = staging / "logs" / f"{module_name}.log"
+        # The worker's memory and process count: a cgroup of its own, made at first start
+        # and kept across restarts, else (None) a watchdog per start.
+        self.group, self.group_how = cgroups.Group.create(
+            "worker", memory_mb=limits.memory_mb, pids=limits.processes)
+        self.watchdog: reaper.Watchdog | None = None
+        self.oom_seen = self.group.oom_kills() if self.group else 0
 
     def _env(self) -> dict:
         scratch = str(self.staging / "scratch")
@@ -249,8 +269,11 @@ class StudentProcess:
             self.proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 pass_fds=(req_r, resp_w, *extra_fds), cwd=self.staging, env=self._env(),
-                preexec_fn=self.limits.preexec(), start_new_session=True,
+                preexec_fn=self.limits.preexec(self.group), start_new_session=True,
             )
+            self.watchdog = reaper.Watchdog(self._memory_trip(self.proc.pid),
+                                            f"memory of {self.module_name}",
+                                            0.05 if self.group else 0.1)
         finally:
             log.close()
             for fd in extra_fds:
@@ -270,7 +293,12 @@ class StudentProcess:
                 "if __name__ == '__main__':)") from None
         except (EOFError, wire.WireError, ValueError):
             note = self._exit_note()
+            memory = self.over_memory()
             self.stop()
+            if memory:
+                raise SubmissionError(
+                    f"{self.module_name}.py: importing the file {self._memory_text()}"
+                    f"{self.output_tail()}") from None
             raise SubmissionError(
                 f"{self.module_name}.py: the process exited while importing the file"
                 f"{note}{self.output_tail()}") from None
@@ -335,6 +363,45 @@ class StudentProcess:
             return f" (killed by {name}{hint})"
         return f" (exit code {code}: did the code call exit(), sys.exit() or os._exit()?)"
 
+    def _memory_trip(self, root: int):
+        """What the watchdog checks: with a cgroup, whether the kernel killed a process
+        of it for memory (then the rest of the tree goes too: a child holding the
+        worker's pipes would otherwise keep the call waiting); without one, the resident
+        memory of the worker's tree and of the strays this process adopted (it cannot
+        see a burst between two looks, RLIMIT_AS stays as a backstop, nor files in a
+        tmpfs that no process maps)."""
+        group, limit = self.group, self.limits.memory_mb * 2**20
+        if group is not None:
+            seen = group.oom_kills()
+
+            def trip() -> bool:
+                if group.oom_kills() <= seen:
+                    return False
+                group.kill()
+                return True
+            return trip
+
+        def watch() -> bool:
+            tree = reaper.descendants({root} | (reaper.children() - live_workers()))
+            if reaper.resident_bytes(tree) <= limit:
+                return False
+            reaper.kill_all(tree)
+            return True
+        return watch
+
+    def over_memory(self) -> bool:
+        """The worker was stopped for using more than memory_mb (by the cgroup's limit
+        or the watchdog) since the last time this was asked."""
+        tripped = self.watchdog is not None and self.watchdog.tripped
+        if self.group is not None:
+            ooms = self.group.oom_kills()
+            tripped, self.oom_seen = tripped or ooms > self.oom_seen, ooms
+        return tripped
+
+    def _memory_text(self) -> str:
+        return (f"used more than {self.limits.memory_mb} MB of memory, so it was stopped "
+                "(arrays far larger than the task needs? a list that grows without end?)")
+
     def output_tail(self, limit=1500) -> str:
         text = read_tail(self.log_path, limit).decode("utf-8", "replace").strip()
         return f"\n--- last output of your code ---\n{text}" if text else ""
@@ -346,6 +413,11 @@ class StudentProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        if self.group is not None:  # its whole tree, whatever sessions it made
+            self.group.kill()
+        if self.watchdog is not None:
+            self.watchdog.stop()
+            self.watchdog = None
         self.proc.wait()
         for fd in (self.req, self.resp):
             try:
@@ -353,6 +425,12 @@ class StudentProcess:
             except OSError:
                 pass
         self.proc = None
+
+    def release(self) -> None:
+        """After the last stop: the worker's cgroup goes (with anything still in it)."""
+        if self.group is not None:
+            self.group.remove()
+            self.group = None
 
     def _encode_args(self, args, kwargs):
         def keep(value):
@@ -413,7 +491,9 @@ class StudentProcess:
         except (EOFError, BrokenPipeError, wire.WireError, ValueError, OSError,
                 RecursionError, MemoryError) as exc:
             if isinstance(exc, (EOFError, BrokenPipeError)):
-                text = f"the student process died during {func}{self._exit_note()}"
+                note = self._exit_note()
+                text = (f"{func}: your code {self._memory_text()}" if self.over_memory()
+                        else f"the student process died during {func}{note}")
             else:
                 text = f"{func}: its answer was not readable ({str(exc)[:300]})"
             self.stop()
@@ -554,6 +634,7 @@ class RemoteLoader:
             try:
                 process.start()
             except SubmissionError as exc:
+                process.release()
                 self.errors[exid] = exc
                 raise
             self.processes[exid] = process
@@ -573,6 +654,7 @@ class RemoteLoader:
     def close(self):
         for process in self.processes.values():
             process.stop()
+            process.release()
         self.limits.kill_leftovers()
         # Processes student code left behind and this process adopted (the grading
         # pytest is a subreaper, see pytest_plugin.py).

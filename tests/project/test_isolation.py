@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -188,10 +189,43 @@ def test_outcome_records_count_only_when_signed_by_this_grader():
             read_outcomes(good + line)
 
 
-def test_the_key_is_handed_over_once_and_leaves_the_environment(monkeypatch):
-    monkeypatch.setenv(records.ENV, records.key_env()[records.ENV])
-    assert records.take_key() == records._KEY
-    assert records.ENV not in os.environ and records.take_key() is None
+def test_the_key_goes_through_a_pipe_only_to_an_undumpable_pytest():
+    """The key is in no environment and on no command line of the trusted pytest, and
+    is written into its pipe only once it is undumpable and nothing else runs below the
+    grader: with a stray alive, it is withheld and that pytest stops unsigned."""
+    from autograder import grade as grading
+
+    files = [Path(REPO, "tests/public/test_ex01_basic_rnn.py")]
+    for others, signed in ((set(), True), ({1}, False)):
+        read_fd, write_fd = os.pipe()
+        chunks: list[bytes] = []
+        reader = threading.Thread(target=grading._drain, args=(read_fd, chunks))
+        reader.start()
+        keep = grading.children()
+        real = grading.descendants
+        if others:
+            grading.descendants = lambda roots, real=real, others=others: real(roots) | others
+        try:
+            proc = grading._start_pytest(
+                grading._pytest(files, "--collect-only", "--outcomes", f"/dev/fd/{write_fd}"),
+                keep, write_fd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            seen = b""
+            while proc.poll() is None:
+                for name in ("environ", "cmdline"):
+                    try:
+                        seen += Path(f"/proc/{proc.pid}/{name}").read_bytes()
+                    except OSError:
+                        pass
+            proc.wait()
+        finally:
+            grading.descendants = real
+        reader.join()
+        assert records._KEY.hex().encode() not in seen and b"OUTCOME_KEY" not in seen
+        text = b"".join(chunks).decode()
+        if signed:
+            assert proc.returncode == 0 and len(records.verified(text)) > 20
+        else:
+            assert proc.returncode != 0 and text == ""
 
 
 def test_a_trusted_process_can_make_itself_undumpable():
