@@ -409,7 +409,8 @@ def train_char_lm(text, hidden_size=64, seq_len=25, batch_size=16, num_epochs=10
 
     Returns:
         ``(params, losses)``: the trained parameters and one float per training step, the
-        loss of that step's chunk measured before the step's update.
+        loss of that step's chunk measured before the step's update. ``num_epochs >= 0``:
+        0 returns the initial parameters (``init_params``) and no losses.
 
     Ideas (guide: "Truncated BPTT"): gradients stop at the chunk boundary, but the state
     does not: the next chunk continues the same streams of text, so it starts from where

@@ -749,7 +749,25 @@ def _training_data(n_steps=160, window=6):
 
 
 @pytest.mark.slow
-@pytest.mark.points(1.5)
+@pytest.mark.points(0.25)
+def test_ex02_regressor_fit_zero_epochs(ex02, request):
+    """RNNRegressor.fit(epochs=0): returns [] and leaves self.params as they were"""
+    with exercise1_first(request, "RNNRegressor.fit"):
+        X, y = _training_data()
+        model = _model(ex02, 1, 8, 1, 210)
+        before = params_of(model, "RNNRegressor", shapes_for(1, 8, 1))
+        losses = model.fit(X, y, epochs=0)
+        if not isinstance(losses, (list, tuple, np.ndarray)) or len(losses) != 0:
+            raise AssertionError(f"RNNRegressor.fit(epochs=0): expected [] (one loss per "
+                                 f"epoch, and there is none); got {str(losses)[:80]}.")
+        after = params_of(model, "RNNRegressor after fit(epochs=0)", shapes_for(1, 8, 1))
+        changed = [k for k in KEYS if not np.array_equal(after[k], before[k])]
+        if changed:
+            raise AssertionError(f"RNNRegressor.fit(epochs=0) changed self.params {changed}; "
+                                 "with no epoch there is no update.")
+
+
+@pytest.mark.points(1.25)
 def test_ex02_regressor_fit(ex02, request):
     """RNNRegressor.fit: learns a clean series in 30 epochs; returns per-epoch losses; seeded"""
     with exercise1_first(request, "RNNRegressor.fit"):

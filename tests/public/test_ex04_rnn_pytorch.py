@@ -945,8 +945,23 @@ def _heldout_loss(tt, model, vocab, text):
     return _ce(logits[None], ids[None, 1:])
 
 
+@pytest.mark.points(0.25)
+def test_ex04_train_char_model_zero_epochs(ex04):
+    """train_char_model(epochs=0): no epoch run, empty loss lists"""
+    text = _grammar_text(_rng(413), 600)
+    result = _call("train_char_model", lambda: ex04.with_timeout(60).train_char_model(
+        text, seq_len=16, batch_size=16, embed_dim=4, hidden_size=8, num_layers=2, epochs=0,
+        seed=0, device="cpu", print_every=0))
+    _, history = unpack(result, ("model", "history"), "train_char_model(epochs=0)")
+    if not isinstance(history, dict) or [len(history.get(k, [None])) for k in
+                                         ("train_loss", "val_loss")] != [0, 0] \
+            or history.get("epochs") != 0:
+        raise AssertionError("train_char_model(epochs=0): expected history with epochs 0 and "
+                             "empty train_loss and val_loss (one entry per epoch, none run).")
+
+
 @pytest.mark.slow
-@pytest.mark.points(1)
+@pytest.mark.points(0.75)
 def test_ex04_train_char_model_learns(ex04, tt):
     """train_char_model: within a small CPU budget, beats the unigram baseline on held-out text"""
     rng = _rng(412)
