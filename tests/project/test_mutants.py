@@ -12,8 +12,16 @@ from __future__ import annotations
 
 import pytest
 
+from tests.mutants import parity
 from tests.mutants.catalogue import FAMILIES, reference
-from tests.mutants.grading import ALTERNATIVES, EX01_CASES, MUTANTS, grade_catalogue, summary
+from tests.mutants.grading import (
+    ALTERNATIVES,
+    EX01_CASES,
+    MUTANTS,
+    compare_in_make_test,
+    grade_catalogue,
+    summary,
+)
 from tests.public.misconceptions import MISCONCEPTIONS
 
 # One fixture grades about 100 submissions: minutes on a loaded 2-core machine, counted
@@ -32,7 +40,8 @@ EX01_BLAME = {"ex02_with_ex01_skeleton": "rnn_forward is not implemented yet",
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> dict[str, dict]:
-    rows = grade_catalogue(tmp_path_factory.mktemp("mutants"), jobs=2)
+    rows = grade_catalogue(tmp_path_factory.mktemp("mutants"), jobs=2,
+                           compare=compare_in_make_test)
     return {r["name"]: r for r in rows}
 
 
@@ -96,3 +105,17 @@ def test_a_broken_exercise1_costs_only_the_tests_that_use_it_and_says_so(graded,
         assert EX01_BLAME[name] in t["output"], (t["name"], t["output"][:300])
         if r["exercise"] == "ex02":
             assert "the cause is in Exercise 1" in t["output"] and "uses-exercise1" in t["tags"]
+
+
+# Compared in-process too (issue 26): the references, skeletons and broken-Exercise-1
+# cases, every alternative, and parity.sampled's mutants; `make mutants` compares all.
+COMPARED = sorted([f"{ex}_{case}" for ex in ("ex01", "ex02", "ex03", "ex04")
+                   for case in ("reference", "skeleton")] + list(EX01_CASES)
+                  + list(ALTERNATIVES)
+                  + [n for n, m in MUTANTS.items() if parity.sampled(n, m.family)])
+
+
+@pytest.mark.parametrize("name", COMPARED)
+def test_make_check_and_the_grade_agree(graded, name):
+    """The same tests pass in-process (make check) and through the grader."""
+    assert graded[name]["make_check_differs"] == [], graded[name]["make_check_differs"]
