@@ -421,7 +421,8 @@ def sample(params, h0, seed_ix, n, temperature=1.0, rng=None):
         seed_ix: the id of the first character to read.
         n: how many characters to generate, ``>= 0``.
         temperature: as in ``softmax_with_temperature``.
-        rng: a ``np.random.Generator``, the only source of randomness.
+        rng: a ``np.random.Generator``, the only source of randomness. It must be given:
+            the default ``None`` raises ``ValueError`` naming ``rng``.
 
     Returns:
         a list of ``n`` Python ints, the ids drawn, not including ``seed_ix``.
