@@ -413,7 +413,9 @@ def train_echo(
     Returns:
         ``(params, history)`` where ``history = {"loss": [...], "accuracy": [...]}`` holds
         one float per step: the training batch's loss and (masked) accuracy, both measured
-        with the parameters before that step's update.
+        with the parameters before that step's update. ``num_steps >= 0``: 0 returns the
+        initial parameters and empty lists (the convention of every training function
+        of this module).
     """
     # TODO: implement train_echo (see the docstring).
     raise NotImplementedError("train_echo")

@@ -569,6 +569,7 @@ def train_char_model(text, seq_len=64, batch_size=32, embed_dim=32, hidden_size=
     ``train_loss`` and ``val_loss`` (one float per epoch, nats per character), ``unigram``
     and ``bigram`` (``baseline_losses`` on the validation part), ``seconds``, ``epochs``
     (the number run) and ``vocab`` (the ``chars`` string: ``vocab[i]`` is character ``i``).
+    ``epochs >= 0``: 0 returns the model at its initial weights and empty loss lists.
     Raise ``ValueError`` naming ``text`` when it is too short for one training and one
     validation window, and naming ``val_frac`` unless ``0 < val_frac < 1``.
     Put together what the previous parts built (guide: "A harder task: a two-layer
@@ -597,6 +598,8 @@ def _agreement_check():
 
 
 def _demo(out_dir, seconds, quick):
+    # Small matrices: one thread is fastest, and the guide's figures were measured so.
+    torch.set_num_threads(1)
     device = select_device()
     print(f"PyTorch {torch.__version__} on {device}, {torch.get_num_threads()} CPU threads\n")
     _agreement_check()

@@ -526,9 +526,10 @@ class RNNRegressor:
             a list of ``epochs`` floats: each epoch's mean training loss over its batches,
             weighted by batch size (each batch's loss measured before its update).
             ``print_every=k > 0`` prints the loss every ``k`` epochs and at the last one.
+            ``epochs >= 0``: 0 leaves ``self.params`` as they were and returns ``[]``.
 
-        Raise ``ValueError`` naming the argument for bad ``X``, ``y``, ``epochs``,
-        ``batch_size``, ``lr`` or ``clip``.
+        Raise ``ValueError`` naming the argument for bad ``X``, ``y``, ``epochs`` (below
+        0), ``batch_size``, ``lr`` or ``clip``.
         # BEGIN CONCEPT
         The shuffles come from ``self.rng``, never the global generator, so the same seed
         gives the same training run (guide: "Many-to-one BPTT").
@@ -538,7 +539,7 @@ class RNNRegressor:
         ex1 = exercise1()
         X = self._check_X(X)
         y = self._check_y(y, X.shape[0])
-        epochs = check_int("epochs", epochs, 1)
+        epochs = check_int("epochs", epochs, 0)
         batch_size = check_int("batch_size", batch_size, 1)
         if not lr > 0:
             raise ValueError(f"lr must be > 0, got {lr}")

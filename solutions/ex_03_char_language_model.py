@@ -421,7 +421,8 @@ def sample(params, h0, seed_ix, n, temperature=1.0, rng=None):
         seed_ix: the id of the first character to read.
         n: how many characters to generate, ``>= 0``.
         temperature: as in ``softmax_with_temperature``.
-        rng: a ``np.random.Generator``, the only source of randomness.
+        rng: a ``np.random.Generator``, the only source of randomness. It must be given:
+            the default ``None`` raises ``ValueError`` naming ``rng``.
 
     Returns:
         a list of ``n`` Python ints, the ids drawn, not including ``seed_ix``.
@@ -542,7 +543,8 @@ def train_char_lm(text, hidden_size=64, seq_len=25, batch_size=16, num_epochs=10
 
     Returns:
         ``(params, losses)``: the trained parameters and one float per training step, the
-        loss of that step's chunk measured before the step's update.
+        loss of that step's chunk measured before the step's update. ``num_epochs >= 0``:
+        0 returns the initial parameters (``init_params``) and no losses.
 
     # BEGIN CONCEPT
     Ideas (guide: "Truncated BPTT"): gradients stop at the chunk boundary, but the state

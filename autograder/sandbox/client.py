@@ -543,7 +543,11 @@ class StudentProcess:
         base = err.get("base") if isinstance(err.get("base"), str) else None
         if base is None and err.get("builtin"):
             base = etype
-        return _error_class(base or "", base is not None)(text)
+        exc = _error_class(base or "", base is not None)(text)
+        # What the student's exception said, without the traceback appended above: a test
+        # that reads the message (harness.message_of) reads the same as in one process.
+        exc.own_message = msg
+        return exc
 
 
 def _at(root, path):

@@ -287,7 +287,7 @@ def test_ex02_hidden_fit(ex02, request):
                       hint="the epoch loss is the mean over all examples: add each batch's "
                            "loss times its size, divide by N.")
         model.fit(Xs[:2].copy(), ys[:2].copy(), epochs=1, batch_size=1, lr=0.01)
-        for name, kwargs in (("epochs", {"epochs": 0}), ("batch_size", {"batch_size": 0}),
+        for name, kwargs in (("epochs", {"epochs": -1}), ("batch_size", {"batch_size": 0}),
                              ("lr", {"lr": 0.0}), ("clip", {"clip": 0.0})):
             raises_naming("RNNRegressor.fit", name,
                           lambda kw=kwargs: model.fit(Xs[:4].copy(), ys[:4].copy(), **kw),

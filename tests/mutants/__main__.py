@@ -2,7 +2,10 @@
 print the table and the summary, write them as JSON, and exit 1 when a mutant keeps full
 marks or an alternative loses a point.
 
-    python -m tests.mutants [--jobs N] [--exercise exNN] [--json PATH]
+    python -m tests.mutants [--jobs N] [--exercise exNN] [--json PATH] [--compare all|sample|none]
+
+It also tests each submission in-process, as `make check` does, and exits 1 when a test
+passes one way and fails the other (tests/mutants/parity.py).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.mutants.grading import grade_catalogue, summary
+from tests.mutants.grading import compare_all, compare_in_make_test, grade_catalogue, summary
 from tests.public.harness import EXERCISES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,19 +72,32 @@ def main(argv=None) -> int:
                         help="only this exercise's catalogue (repeatable)")
     parser.add_argument("--json", type=Path, default=REPO / "results" / "mutants.json",
                         help="where the table and summary go as JSON")
+    parser.add_argument("--compare", choices=("all", "sample", "none"), default="all",
+                        help="which submissions are also tested in-process, as make check "
+                             "tests them, to find tests whose outcome differs (default all; "
+                             "sample is what make test compares)")
     args = parser.parse_args(argv)
     start = time.monotonic()
+    compare = {"all": compare_all, "sample": compare_in_make_test, "none": None}[args.compare]
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
         rows = grade_catalogue(Path(tmp), jobs=max(1, args.jobs),
-                               exercises=tuple(args.exercise or EXERCISES), show=True)
+                               exercises=tuple(args.exercise or EXERCISES), show=True,
+                               compare=compare)
     seconds = time.monotonic() - start
     s = summary(rows)
     print("\n".join(table(rows) + [""] + summary_lines(s, seconds)))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"summary": s, "seconds": round(seconds, 1), "rows": rows},
                                     indent=2) + "\n", encoding="utf-8")
+    differ = [(r["name"], line) for r in rows for line in (r["make_check_differs"] or [])]
+    compared = sum(r["make_check_differs"] is not None for r in rows)
+    print(f"make check and the grade: {compared} submissions compared, "
+          f"{len({n for n, _ in differ})} differ")
+    for name, line in differ:
+        print(f"  {name}: {line}")
     print(f"written: {args.json}")
-    bad = s["caught"] < s["mutants"] or s["alternatives_full_marks"] < s["alternatives"]
+    bad = (s["caught"] < s["mutants"] or s["alternatives_full_marks"] < s["alternatives"]
+           or bool(differ))
     return 1 if bad else 0
 
 

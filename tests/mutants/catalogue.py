@@ -36,6 +36,7 @@ FAMILIES = (
     "layout",
     "mutation",
     "optimizer",
+    "validation",
 )
 
 Edits = tuple[tuple[str, str], ...]

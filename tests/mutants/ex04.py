@@ -272,6 +272,36 @@ MUTANTS = [
             "                total += loss.item()\n                count += 1\n",
         ),
     ),
+    mutant(
+        "forward_without_validation",
+        "ex04",
+        "RNNModel.forward checks nothing: nn.RNN's own RuntimeError for a bad x or h0",
+        "validation",
+        None,
+        (
+            '        check_shape("x", x, (None, None, self.rnn.input_size), "(N, T, input_size)")\n'
+            "        if h0 is not None:\n"
+            '            check_shape("h0", h0, (self.rnn.num_layers, x.shape[0],'
+            ' self.rnn.hidden_size),\n'
+            '                        "(num_layers, N, hidden_size)")\n'
+            "        out, h_n = self.rnn(x, h0)\n",
+            "        out, h_n = self.rnn(x, h0)\n",
+        ),
+        no_id_because="a missing check is no misconception: the test says which argument "
+                      "must be named",
+    ),
+    mutant(
+        "params_share_memory",
+        "ex04",
+        "load_numpy_params puts torch.from_numpy views of the arrays into the model",
+        "mutation",
+        "torch-shared-memory",
+        (
+            "            param.copy_(torch.tensor(np.asarray(value, dtype=np.float64),"
+            " device=device))",
+            "            param.data = torch.from_numpy(value)",
+        ),
+    ),
 ]
 
 ALTERNATIVES = [

@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.mutants import ex01, ex02, ex03, ex04
+from tests.mutants import ex01, ex02, ex03, ex04, parity
 from tests.mutants.catalogue import FIXTURES, REPO, Alternative, Mutant, reference
 from tests.public.harness import EXERCISES
 
@@ -59,6 +60,9 @@ def submissions(exercise: str) -> dict[str, tuple[str, str, dict[str, str | None
         if later:
             files[EX01_FILE] = _ex01_beside("alternative" if a.fixture else "reference")
         subs[f"alternative-{a.name}"] = ("alternative", f"{exercise}_{a.name}", files)
+    beside = {EX01_FILE: reference("ex01")} if later else {}
+    subs["case-reference"] = ("case", f"{exercise}_reference",
+                              {name: reference(exercise), **beside})
     skeleton = (REPO / "assignments" / name).read_text(encoding="utf-8")
     subs["case-skeleton"] = ("case", f"{exercise}_skeleton",
                              {name: skeleton, **({EX01_FILE: reference("ex01")} if later else {})})
@@ -121,8 +125,12 @@ def row(kind: str, name: str, exercise: str, results: dict) -> dict:
 
 
 def grade_catalogue(folder: Path, jobs: int = 2, exercises=tuple(EXERCISES),
-                    show: bool = False) -> list[dict]:
-    """Every submission of the catalogue for `exercises`, graded; one row each."""
+                    show: bool = False, compare=None) -> list[dict]:
+    """Every submission of the catalogue for `exercises`, graded; one row each.
+
+    `compare(kind, name)` picks the submissions also tested in-process, as `make check`
+    tests them (tests/mutants/parity.py): their rows get `make_check_differs`, the tests
+    whose outcome differs between the two paths (None where not compared)."""
     rows = []
     for exercise in exercises:
         subs = folder / "subs" / exercise
@@ -130,9 +138,33 @@ def grade_catalogue(folder: Path, jobs: int = 2, exercises=tuple(EXERCISES),
         for sub, (_, _, files) in entries.items():
             write(subs / sub, files)
         results = grade_folder(subs, folder / "out" / exercise, exercise, jobs, show)
-        rows += [row(kind, name, exercise, results[sub])
-                 for sub, (kind, name, _) in entries.items()]
+        picked = [sub for sub, (kind, name, _) in entries.items()
+                  if compare is not None and compare(kind, name)]
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            local = dict(zip(picked, pool.map(
+                lambda sub, subs=subs, exercise=exercise: parity.in_process(subs / sub,
+                                                                            exercise),
+                picked), strict=False))
+        for sub, (kind, name, _) in entries.items():
+            r = row(kind, name, exercise, results[sub])
+            r["make_check_differs"] = (parity.differences(
+                local[sub], parity.graded_statuses(results[sub], exercise))
+                if sub in local else None)
+            rows.append(r)
     return rows
+
+
+def compare_in_make_test(kind: str, name: str) -> bool:
+    """What `make test` compares in-process: every case (reference, skeleton, broken
+    Exercise 1) and alternative, and the sampled mutants (parity.sampled)."""
+    if kind != "mutant":
+        return True
+    return parity.sampled(name, MUTANTS[name].family)
+
+
+def compare_all(kind: str, name: str) -> bool:
+    """What `make mutants` compares in-process: everything."""
+    return True
 
 
 def automatic_score() -> dict | None:

@@ -10,11 +10,25 @@ submission graded on its own exercise only); `make mutants` prints the same as a
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
+
 import pytest
 
+from tests.mutants import parity
 from tests.mutants.catalogue import FAMILIES, reference
-from tests.mutants.grading import ALTERNATIVES, EX01_CASES, MUTANTS, grade_catalogue, summary
+from tests.mutants.grading import (
+    ALTERNATIVES,
+    EX01_CASES,
+    MUTANTS,
+    compare_in_make_test,
+    grade_catalogue,
+    summary,
+)
 from tests.public.misconceptions import MISCONCEPTIONS
+
+REPO = Path(__file__).resolve().parents[2]
+PUBLIC = REPO / "tests" / "public"
 
 # One fixture grades about 100 submissions: minutes on a loaded 2-core machine, counted
 # against the first test that uses it.
@@ -32,7 +46,8 @@ EX01_BLAME = {"ex02_with_ex01_skeleton": "rnn_forward is not implemented yet",
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> dict[str, dict]:
-    rows = grade_catalogue(tmp_path_factory.mktemp("mutants"), jobs=2)
+    rows = grade_catalogue(tmp_path_factory.mktemp("mutants"), jobs=2,
+                           compare=compare_in_make_test)
     return {r["name"]: r for r in rows}
 
 
@@ -96,3 +111,70 @@ def test_a_broken_exercise1_costs_only_the_tests_that_use_it_and_says_so(graded,
         assert EX01_BLAME[name] in t["output"], (t["name"], t["output"][:300])
         if r["exercise"] == "ex02":
             assert "the cause is in Exercise 1" in t["output"] and "uses-exercise1" in t["tags"]
+
+
+# Compared in-process too (issue 26): the references, skeletons and broken-Exercise-1
+# cases, every alternative, and parity.sampled's mutants; `make mutants` compares all.
+COMPARED = sorted([f"{ex}_{case}" for ex in ("ex01", "ex02", "ex03", "ex04")
+                   for case in ("reference", "skeleton")] + list(EX01_CASES)
+                  + list(ALTERNATIVES)
+                  + [n for n, m in MUTANTS.items() if parity.sampled(n, m.family)])
+
+
+@pytest.mark.parametrize("name", COMPARED)
+def test_make_check_and_the_grade_agree(graded, name):
+    """The same tests pass in-process (make check) and through the grader."""
+    assert graded[name]["make_check_differs"] == [], graded[name]["make_check_differs"]
+
+
+def _guide_claims() -> list[tuple[str, str]]:
+    """(misconception id, public test function) for every "caught by" cell of the guide's
+    section 11 tables."""
+    text = (REPO / "guides" / "rnn_guide.md").read_text(encoding="utf-8")
+    section = text.split("## 11. Common mistakes", 1)[1].split("\n## ", 1)[0]
+    claims = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[1].startswith("`") and cells[2].startswith("`test_"):
+            mid = cells[1].strip("`")
+            claims += [(mid, t.strip().strip("`")) for t in cells[2].split(",")]
+    return claims
+
+
+def _rubric_name(function: str) -> str:
+    """`test_ex03_make_batches_shift` -> the name results.json gives that public test."""
+    exid = function.split("_")[1]
+    stem = next(f.stem for f in PUBLIC.glob(f"test_{exid}_*.py"))
+    module = importlib.import_module(f"tests.public.{stem}")
+    doc = (getattr(module, function).__doc__ or "").strip().splitlines()[0]
+    return f"{exid} {doc}"
+
+
+GUIDE_CLAIMS = _guide_claims()
+
+
+def test_the_guide_lists_its_caught_by_claims():
+    assert len(GUIDE_CLAIMS) > 60
+    for _, function in GUIDE_CLAIMS:
+        _rubric_name(function)  # the test exists and has a name
+
+
+def claims_not_shown(rows, claims=GUIDE_CLAIMS) -> list[tuple[str, str]]:
+    """The claims (id, test) that the catalogue could show and does not: a mutant of the
+    test's exercise carries the id, and none of them fails the test. Claims for which no
+    mutant of that exercise carries the id are left out (nothing to check them on)."""
+    wrong = []
+    for mid, function in claims:
+        exid = function.split("_")[1]
+        mine = [r for r in rows if r["expected_id"] == mid and r["exercise"] == exid]
+        if mine and _rubric_name(function) not in {t["name"] for r in mine
+                                                   for t in r["failed"]}:
+            wrong.append((mid, function))
+    return wrong
+
+
+def test_each_caught_by_claim_of_the_guide_holds_for_the_catalogue(graded):
+    """Guide section 11 says test T catches mistake `mid`: a catalogued mutant of T's
+    exercise with that id fails T."""
+    mutants = [r for r in graded.values() if r["kind"] == "mutant"]
+    assert not claims_not_shown(mutants), "guide section 11 claims no mutant shows"

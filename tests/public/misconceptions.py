@@ -317,6 +317,11 @@ MISCONCEPTIONS: dict[str, tuple[str, str]] = {
         "PyTorch makes float32 parameters by default; agreement with NumPy to float64 "
         "precision needs the whole model in float64.",
         "nn.RNN in its own notation"),
+    "torch-shared-memory": (
+        "torch.from_numpy(a) (and torch.as_tensor) make a tensor that shares a's memory, so "
+        "a later change to the array shows in the model; torch.tensor(a) and param.copy_(...) "
+        "copy the values.",
+        "nn.RNN in its own notation"),
     "ce-class-axis": (
         "PyTorch's cross-entropy wants the classes on axis 1: scores (N*T, V) with targets "
         "(N*T,), and it averages over every position.",

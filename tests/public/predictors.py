@@ -9,10 +9,18 @@ A `LinearPredictor` is plain data (weights, a bias, an optional squashing), so i
 as such and the grader's student process rebuilds it from this same file: the student's
 code never receives grader code, and the grader never runs student code.
 
+A `ParamsProbe` is the same idea for arrays a test must change after a function took
+them (does `load_numpy_params` copy its `params`?): the probe is rebuilt in the process
+that runs the student's code, calls the function there with its own dict of arrays, and
+changes those arrays there when the test asks, so the test sees what the student's
+program would see, whether it runs in one process or two.
+
 This module imports nothing but NumPy: it also runs inside the grader's student process.
 """
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
@@ -57,12 +65,62 @@ class LinearPredictor:
                 "bias": self.bias, "squash": self.squash, "scale": self.scale}
 
 
+class ParamsProbe:
+    """A dict of float64 arrays (`arrays`) that a test hands to a function of the
+    student's module, then changes in place, then looks at what the function made.
+
+    `load_into(model)` calls `load_numpy_params(model, arrays)` of the module that
+    defines `model`'s class, where that module runs; `shift(key, amount)` adds `amount`
+    to `arrays[key]` in place, there too."""
+
+    MAX_KEYS = 16
+
+    def __init__(self, arrays):
+        self.arrays = {str(k): np.array(v, dtype=np.float64) for k, v in arrays.items()}
+
+    def load_into(self, model, function="load_numpy_params") -> None:
+        module = sys.modules[type(model).__module__]
+        getattr(module, function)(model, self.arrays)
+
+    def shift(self, key, amount) -> None:
+        self.arrays[key] += float(amount)
+
+    def __repr__(self):
+        return f"ParamsProbe({sorted(self.arrays)})"
+
+    def to_plain(self) -> dict:
+        """JSON-able data that `from_plain` turns back into an equal probe."""
+        return {"probe": {k: {"values": v.ravel().tolist(), "shape": list(v.shape)}
+                          for k, v in self.arrays.items()}}
+
+
 def is_predictor(obj) -> bool:
-    return type(obj).__name__ == "LinearPredictor" and hasattr(obj, "to_plain")
+    """A test object that crosses to the student's process as plain data."""
+    return type(obj).__name__ in ("LinearPredictor", "ParamsProbe") and hasattr(obj,
+                                                                                "to_plain")
 
 
-def from_plain(data) -> LinearPredictor:
-    """The predictor `to_plain` described; ValueError for anything else."""
+def _probe_from_plain(data) -> ParamsProbe:
+    if not isinstance(data, dict) or not 0 < len(data) <= ParamsProbe.MAX_KEYS:
+        raise ValueError("bad ParamsProbe arrays")
+    arrays = {}
+    for key, item in data.items():
+        shape = item.get("shape") if isinstance(item, dict) else None
+        if not (type(key) is str and isinstance(shape, list) and len(shape) <= 3
+                and all(type(n) is int and 0 < n <= MAX_WEIGHTS for n in shape)
+                and int(np.prod(shape)) <= MAX_WEIGHTS):
+            raise ValueError("bad ParamsProbe array")
+        values = np.array(item.get("values"), dtype=np.float64)
+        if values.shape != (int(np.prod(shape)),):
+            raise ValueError("ParamsProbe values do not match their shape")
+        arrays[key] = values.reshape(shape)
+    return ParamsProbe(arrays)
+
+
+def from_plain(data) -> LinearPredictor | ParamsProbe:
+    """The predictor or probe `to_plain` described; ValueError for anything else."""
+    if isinstance(data, dict) and set(data) == {"probe"}:
+        return _probe_from_plain(data["probe"])
     if not isinstance(data, dict) or set(data) != {"weights", "shape", "bias", "squash",
                                                    "scale"}:
         raise ValueError("not a LinearPredictor description")

@@ -873,8 +873,27 @@ def _echo_accuracy(params, x, y, mask):
     return float(np.sum((pred == y) * mask) / np.sum(mask))
 
 
+@pytest.mark.points(0.25)
+def test_ex01_train_echo_zero_steps(ex01):
+    """train_echo(num_steps=0): the initial parameters and empty histories"""
+    params, history = unpack(ex01.train_echo(num_steps=0, rng=_rng(125), print_every=0),
+                             ("params", "history"), "train_echo(num_steps=0)")
+    want = ex01.init_params(4, 32, 4, _rng(125))
+    if not isinstance(params, dict) or set(params) != set(want):
+        raise AssertionError("train_echo(num_steps=0): params must be the dict init_params "
+                             "makes.")
+    for k in want:
+        assert_close(params[k], want[k], what=f"train_echo(num_steps=0) params[{k!r}]",
+                     hint="With no step to take, the parameters are the initial ones: "
+                     "init_params(n_symbols, hidden_size, n_symbols, rng) with the rng given.")
+    if not isinstance(history, dict) or [len(history.get(k, [None])) for k in
+                                         ("loss", "accuracy")] != [0, 0]:
+        raise AssertionError("train_echo(num_steps=0): history must be {'loss': [], "
+                             "'accuracy': []} (one entry per step, and there is none).")
+
+
 @pytest.mark.slow
-@pytest.mark.points(2)
+@pytest.mark.points(1.75)
 def test_ex01_train_echo(ex01):
     """train_echo: learns the echo task (delay 2) to >= 90% accuracy on fresh sequences"""
     params, history = unpack(

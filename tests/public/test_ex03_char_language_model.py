@@ -38,6 +38,7 @@ from tests.public.harness import (
     check_labels,
     close_scalar,
     figure_info,
+    message_of,
     numerical_gradient,
     scalar,
     unpack,
@@ -403,7 +404,7 @@ def test_ex03_encode_decode_round_trip(ex03):
     try:
         ex03.encode("brow?", dict(char_to_ix))
     except ValueError as exc:
-        if "?" not in str(exc):
+        if "?" not in message_of(exc):
             raise AssertionError("encode of a text with '?', which is not in the vocabulary: "
                                  "the ValueError should name the character.") from None
     except KeyError:
@@ -1038,7 +1039,28 @@ def check_training_steps(ex03, request, text, seq_len, batch_size, hidden, epoch
         explain("hidden-carry"))
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.25)
+def test_ex03_train_char_lm_zero_epochs(ex03):
+    """train_char_lm(num_epochs=0): the initial parameters and no losses"""
+    text = sonnets(0, 400)
+    with data_first(ex03, "train_char_lm"):
+        zero, losses = unpack(ex03.train_char_lm(text, hidden_size=6, seq_len=7, batch_size=3,
+                                                 num_epochs=0, rng=_rng(341)),
+                              ("params", "losses"), "train_char_lm(num_epochs=0)")
+        start, _ = unpack(ex03.with_timeout(60).train_char_lm(
+            text, hidden_size=6, seq_len=7, batch_size=3, num_epochs=1, lr=1e-10,
+            rng=_rng(341)), ("params", "losses"), "train_char_lm")
+    if len(losses_list(losses, "train_char_lm(num_epochs=0)")) != 0:
+        raise AssertionError("train_char_lm(num_epochs=0): expected no losses (one per step, "
+                             "and there is none).")
+    if not (isinstance(zero, dict) and isinstance(start, dict) and all(
+            np.allclose(np.asarray(zero.get(k)), np.asarray(start.get(k)), atol=1e-6)
+            for k in KEYS)):
+        raise AssertionError("train_char_lm(num_epochs=0): expected the initial parameters "
+                             "(those a run with lr=1e-10 starts from, same rng).")
+
+
+@pytest.mark.points(0.75)
 def test_ex03_train_char_lm_carries_state(ex03, request):
     """train_char_lm: chunks in order, the state carried between chunks and reset each epoch"""
     text = sonnets(0, 400)

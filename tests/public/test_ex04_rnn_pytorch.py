@@ -30,10 +30,12 @@ from tests.public.harness import (
     close_scalar,
     figure_info,
     numerical_gradient,
+    raises_naming,
     scalar,
     unpack,
 )
 from tests.public.misconceptions import explain
+from tests.public.predictors import ParamsProbe
 
 KEYS = ("Wx", "Wh", "b", "Wy", "by")
 # Functions whose model comes from load_numpy_params: a dtype clash there is the model's.
@@ -249,8 +251,8 @@ def test_ex04_select_device(ex04, tt):
         raise AssertionError("select_device('cpu') must give the CPU.")
     bad = ["not-a-device"] + ([] if want == "cuda" else ["cuda"])
     for name in bad:
-        with pytest.raises(ValueError, match="device"):
-            ex04.select_device(name)
+        raises_naming(lambda name=name: ex04.select_device(name), "device",
+                      f"select_device({name!r})")
 
 
 @pytest.mark.points(0.5)
@@ -320,8 +322,7 @@ def test_ex04_make_loader(ex04, tt):
         raise AssertionError("make_loader(shuffle=True, seed=5): two loaders made with the same "
                              f"seed gave the orders {first.tolist()} and {again.tolist()}."
                              + explain("shuffle-generator"))
-    with pytest.raises(ValueError, match="batch_size"):
-        ex04.make_loader(X, y, 0)
+    raises_naming(lambda: ex04.make_loader(X, y, 0), "batch_size", "make_loader(batch_size=0)")
 
 
 @pytest.mark.points(0.5)
@@ -439,7 +440,7 @@ def _load(ex04, params, model):
     return _call("load_numpy_params", lambda: ex04.load_numpy_params(model, params))
 
 
-@pytest.mark.points(1.5)
+@pytest.mark.points(1)
 def test_ex04_load_numpy_params_agrees_with_exercise1(ex04, tt):
     """load_numpy_params: the model then gives Exercise 1's states and scores to 1e-10"""
     rng = _rng(403)
@@ -476,15 +477,53 @@ def test_ex04_load_numpy_params_agrees_with_exercise1(ex04, tt):
                  rtol=1e-8, hint=hint)
     assert_close(h_n[0] if h_n.ndim == 3 else h_n, states[:, -1], what="h_n after "
                  "load_numpy_params", atol=1e-10, rtol=1e-8)
-    before = _np(model.rnn.weight_hh_l0, "weight_hh_l0")
-    params["Wh"] += 1.0  # a change to params must not reach the model
-    if not np.array_equal(_np(model.rnn.weight_hh_l0, "weight_hh_l0"), before):
-        raise AssertionError("load_numpy_params: the model shares memory with params (a change "
-                             "to params['Wh'] changed the model); copy the values in.")
-    with pytest.raises(ValueError, match="model"):
-        ex04.load_numpy_params(_model(ex04, D, H, V, num_layers=2), _copy(keep))
-    with pytest.raises(ValueError, match="params"):
-        ex04.load_numpy_params(_model(ex04, D, H, V), {k: keep[k] for k in KEYS if k != "by"})
+
+
+def _model_params(model) -> dict:
+    """The five tensors load_numpy_params fills, as NumPy arrays (copies)."""
+    rnn = model.rnn
+    return {name: _np(t, name) for name, t in (
+        ("rnn.weight_ih_l0", rnn.weight_ih_l0), ("rnn.weight_hh_l0", rnn.weight_hh_l0),
+        ("rnn.bias_ih_l0", rnn.bias_ih_l0), ("fc.weight", model.fc.weight),
+        ("fc.bias", model.fc.bias))}
+
+
+def _probe(tt, params):
+    """`params` as a ParamsProbe (tests/public/predictors.py) that lives where your code
+    runs: it calls your load_numpy_params with its own dict, and changes that dict's arrays
+    there afterwards, as a later change to `params` in your program would."""
+    (probe,) = _py(tt).tuple([ParamsProbe(params)])
+    return probe
+
+
+@pytest.mark.points(0.25)
+def test_ex04_load_numpy_params_copies(ex04, tt):
+    """load_numpy_params: the model holds copies; a later change to params does not reach it"""
+    model = _model(ex04, D, H, V)
+    probe = _probe(tt, _ex01_params(_rng(405)))
+    _call("load_numpy_params", lambda: probe.load_into(model))
+    before = _model_params(model)
+    for key in KEYS:
+        probe.shift(key, 1.0)
+    changed = [name for name, value in _model_params(model).items()
+               if not np.array_equal(value, before[name])]
+    if changed:
+        raise AssertionError(f"load_numpy_params: after 1 was added to every array of params, "
+                             f"the model's {', '.join(changed)} changed too: the model shares "
+                             "memory with params." + explain("torch-shared-memory"))
+
+
+@pytest.mark.points(0.25)
+def test_ex04_load_numpy_params_refuses_bad_arguments(ex04):
+    """load_numpy_params: a bad model or params raise ValueError naming the argument"""
+    keep = _ex01_params(_rng(403))
+    two_layers = _model(ex04, D, H, V, num_layers=2)
+    raises_naming(lambda: ex04.load_numpy_params(two_layers, _copy(keep)), "model",
+                  "load_numpy_params (a model of two layers)")
+    one_layer = _model(ex04, D, H, V)
+    raises_naming(lambda: ex04.load_numpy_params(one_layer, {k: keep[k] for k in KEYS
+                                                             if k != "by"}),
+                  "params", "load_numpy_params (params without 'by')")
 
 
 @pytest.mark.points(1)
@@ -882,8 +921,8 @@ def test_ex04_char_rnn(ex04, tt):
                  rtol=1e-8, hint="The embedding turns each index into a row of its table; the "
                  "RNN reads those rows." + explain("embedding-indices"))
     assert_close(_np(h_n, "CharRNN h_n"), finals, what="CharRNN h_n", atol=1e-10, rtol=1e-8)
-    with pytest.raises(ValueError, match="x"), _named("CharRNN"):
-        model(tt.randn(N, T))
+    with _named("CharRNN"):
+        raises_naming(lambda: model(tt.randn(N, T)), "x", "CharRNN forward (float x)")
 
 
 def _grammar_text(rng, n_chars):
@@ -906,8 +945,23 @@ def _heldout_loss(tt, model, vocab, text):
     return _ce(logits[None], ids[None, 1:])
 
 
+@pytest.mark.points(0.25)
+def test_ex04_train_char_model_zero_epochs(ex04):
+    """train_char_model(epochs=0): no epoch run, empty loss lists"""
+    text = _grammar_text(_rng(413), 600)
+    result = _call("train_char_model", lambda: ex04.with_timeout(60).train_char_model(
+        text, seq_len=16, batch_size=16, embed_dim=4, hidden_size=8, num_layers=2, epochs=0,
+        seed=0, device="cpu", print_every=0))
+    _, history = unpack(result, ("model", "history"), "train_char_model(epochs=0)")
+    if not isinstance(history, dict) or [len(history.get(k, [None])) for k in
+                                         ("train_loss", "val_loss")] != [0, 0] \
+            or history.get("epochs") != 0:
+        raise AssertionError("train_char_model(epochs=0): expected history with epochs 0 and "
+                             "empty train_loss and val_loss (one entry per epoch, none run).")
+
+
 @pytest.mark.slow
-@pytest.mark.points(1)
+@pytest.mark.points(0.75)
 def test_ex04_train_char_model_learns(ex04, tt):
     """train_char_model: within a small CPU budget, beats the unigram baseline on held-out text"""
     rng = _rng(412)
