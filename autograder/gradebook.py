@@ -33,7 +33,7 @@ CONSEQUENCES = {"uses-exercise1": "ex01", "char-uses-exercise1": "ex01",
 # Why an exercise could not be graded, from the messages of its tests: (kind, pattern),
 # the first that matches wins.
 _PROBLEMS = (
-    ("missing", re.compile(r"is not in the submission")),
+    ("missing", re.compile(r"\S+\.py is not in the submission")),
     ("syntax error", re.compile(r"SyntaxError at line \d+[^\n]*")),
     ("import failed", re.compile(r"importing the file raised [^\n]*|the process exited "
                                  r"while importing the file")),
@@ -211,7 +211,8 @@ def write_canvas_import(people: list[dict], assignment: str, path: Path) -> int:
     return len(written)
 
 
-def write_histogram(scores: list[float], out_of: float, path: Path) -> None:
+def histogram_figure(scores: list[float], out_of: float):
+    """The score histogram (a matplotlib Figure): counts of students, whole numbers."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -222,7 +223,11 @@ def write_histogram(scores: list[float], out_of: float, path: Path) -> None:
     ax.set_xlabel(f"total score (out of {out_of:g})")
     ax.set_ylabel("students")
     ax.set_title(f"Score distribution ({len(scores)} graded students)")
-    fig.savefig(path, dpi=100)
+    return fig
+
+
+def write_histogram(scores: list[float], out_of: float, path: Path) -> None:
+    histogram_figure(scores, out_of).savefig(path, dpi=100)
 
 
 def write_reports(rows, out_dir: Path, canvas_assignment: str | None = None) -> list[dict]:

@@ -19,6 +19,7 @@ from tests.public.harness import EXERCISES
 from tests.public.misconceptions import MISCONCEPTIONS
 
 _NOT_THIS_RUN = "not graded in this run"
+_NOT_WRITTEN = "not implemented yet"
 
 
 def _failures(res: dict):
@@ -88,19 +89,27 @@ def misconception_counts(rows) -> list[dict]:
 
 
 def unexplained_failures(rows) -> list[dict]:
-    """Failed tests whose message named no misconception, in exercises that were graded:
-    {test, exercise, students, submissions}, most common first."""
-    seen: dict[tuple[str, str], set[str]] = {}
+    """Exercises where a submission failed tests and no test said why (no misconception
+    id, the file was graded, the functions were implemented): {submission, exercise,
+    failed (how many tests), message (the first failure's first line)}, most failed
+    first. A failed test beside a diagnosed mistake in the same exercise is taken to be
+    that mistake's, so it is not listed."""
+    out = []
     for sub, res, _ in rows:
         if res is None:
             continue
         problems = exercise_problems(res)
-        for exid, name, ids in _failures(res):
-            if not ids and exid not in problems:
-                seen.setdefault((exid, name), set()).add(sub.id)
-    out = [{"test": name, "exercise": exid, "students": len(s), "submissions": sorted(s)}
-           for (exid, name), s in seen.items()]
-    out.sort(key=lambda e: (-e["students"], e["test"]))
+        failed: dict[str, list[str]] = {}
+        tagged = {exid for exid, _, ids in _failures(res) if ids}
+        for t in res["tests"]:
+            exid, output = t["tags"][0], t.get("output", "")
+            if t["status"] != "passed" and exid not in tagged | set(problems) and \
+                    _NOT_THIS_RUN not in output and not output.startswith(_NOT_WRITTEN):
+                failed.setdefault(exid, []).append(output)
+        for exid, outputs in failed.items():
+            out.append({"submission": sub.id, "exercise": exid, "failed": len(outputs),
+                        "message": (outputs[0].strip().splitlines() or [""])[0][:200]})
+    out.sort(key=lambda e: (-e["failed"], e["submission"], e["exercise"]))
     return out
 
 
@@ -161,12 +170,14 @@ def write_misconceptions(rows, out_dir: Path) -> None:
                   "| consequence | cause | students |", "|---|---|---|"]
         lines += [f"| `{e['id']}` | {_md(cause.strip('()'))} | {n} |" for e, cause, n in orphans]
     lines += ["", "## Failures without a diagnosis", "",
-              "Failed tests whose message names no known mistake: worth a look, and perhaps "
-              "a new misconception id.", ""]
+              "Exercises where tests failed and none named the mistake (functions not "
+              "written yet are left out): worth a look, and perhaps a new misconception id.",
+              ""]
     if unexplained:
-        lines += ["| test | students | submissions |", "|---|---|---|"]
-        lines += [f"| {_md(u['test'])} | {u['students']} | {_md(' '.join(u['submissions']))} |"
-                  for u in unexplained]
+        lines += ["| submission | exercise | failed tests | first message |",
+                  "|---|---|---|---|"]
+        lines += [f"| {_md(u['submission'])} | {u['exercise']} | {u['failed']} | "
+                  f"{_md(u['message'])} |" for u in unexplained]
     else:
         lines.append("(none)")
     lines += ["", "## Could not be graded", "",
