@@ -2,6 +2,7 @@
 
     python -m autograder grade SUBMISSION [--out results.json] [--exercises ex02,...]
     python -m autograder grade-all DIR --out OUTDIR [--jobs N] [--exercises ex02,...]
+                                   [--canvas-assignment NAME]
     python -m autograder assignments [--check] [--scaffold concept|full]
 """
 
@@ -66,6 +67,9 @@ def main(argv=None) -> int:
     p.add_argument("--fresh", action="store_true",
                    help="regrade every submission (default: keep results whose files and "
                         "tests have not changed)")
+    p.add_argument("--canvas-assignment", metavar="NAME",
+                   help="also write canvas_import.csv, Canvas's gradebook import, with the "
+                        "totals in a column of this name (the assignment's name in Canvas)")
     p.add_argument("--allow-same-user", action="store_true",
                    help="grade even where student code can only run as the grader's own "
                         "user (no sandbox, no student user): it could read and change the "
@@ -159,17 +163,22 @@ def main(argv=None) -> int:
         try:
             # Every submission is graded at this level, or not at all (batch.py).
             rows = grade_class(args.folder, args.out, args.jobs, fresh=args.fresh,
-                               exercises=args.exercises, level=level.name)
+                               exercises=args.exercises, level=level.name,
+                               canvas_assignment=args.canvas_assignment)
         except ValueError as exc:
             parser.error(str(exc))
-        from autograder.grade import printable
-
-        failed = [printable(sub.id) for sub, res, _ in rows if res is None]
-        print(f"{len(rows)} submissions, {len(failed)} not graded"
-              f"{': ' + ', '.join(failed) if failed else ''}")
-        for name in ("gradebook.csv", "pass_rates.csv", "histogram.png", "misconceptions.md"):
+        print(_class_summary(rows))
+        for name in ("gradebook.csv", "tests.csv", "tests_key.csv", "pass_rates.csv",
+                     "histogram.png", "misconceptions.md") + (
+                ("canvas_import.csv",) if args.canvas_assignment else ()):
             print(f"  {args.out / name}")
-        return 1 if failed else 0
+        if rows.interrupted:
+            again = " ".join(["python -m autograder", *(argv if argv is not None
+                                                         else sys.argv[1:])])
+            print(f"stopped by Ctrl-C: the reports above cover what was graded. To resume "
+                  f"(graded results are kept): {again}", file=sys.stderr)
+            return 130
+        return 1 if any(p["status"] == "not graded" for p in rows.people) else 0
 
     if args.command == "assignments":
         from autograder.skeleton import MarkerError, sync
@@ -186,6 +195,24 @@ def main(argv=None) -> int:
             return 1
         return 0
     return 2
+
+
+def _class_summary(rows) -> str:
+    """"N students in M submissions: graded, partial, not graded (who and why)", and the
+    files of the download that belong to no submission."""
+    people = rows.people
+    count = {k: sum(p["status"] == k for p in people) for k in ("graded", "partial",
+                                                                 "not graded")}
+    text = (f"{len(people)} students in {len(rows)} submissions: {count['graded']} graded, "
+            f"{count['partial']} partly (an exercise could not be graded), "
+            f"{count['not graded']} not graded")
+    missing = [f"{p['student']} ({p['notes'][:120]})" for p in people
+               if p["status"] == "not graded"]
+    if missing:
+        text += ": " + "; ".join(missing[:20]) + (" ..." if len(missing) > 20 else "")
+    if rows.notes:
+        text += f"\n{len(rows.notes)} files ignored (not anybody's submission; see the notes above)"
+    return text
 
 
 def _isolation_line(info: dict) -> str:

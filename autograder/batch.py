@@ -17,12 +17,13 @@ changed since their results were written (`--fresh` regrades everything).
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -33,27 +34,31 @@ from pathlib import Path
 
 from autograder.grade import _in_repo, printable
 from autograder.sandbox.isolation import EXIT_NO_SANDBOX
-from tests.public.harness import EXERCISES
-from tests.public.misconceptions import MISCONCEPTIONS, ids_in
 
 REPO = Path(__file__).resolve().parent.parent
-_CANVAS = re.compile(r"^(?P<student>[A-Za-z0-9-]+?)(?:_LATE)?_(?P<uid>\d+)_(?P<sid>\d+)_"
-                     r"(?P<name>.+)$")
+# Canvas: <name>_<user id>_<submission id>_<file>, and <name>_LATE_... (any case) when late.
+_CANVAS = re.compile(r"^(?P<student>[^_]+?)(?P<late>_late)?_(?P<uid>\d+)_(?P<sid>\d+)_"
+                     r"(?P<name>.+)$", re.IGNORECASE)
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
 # A child grade whose sandbox did not start (a loaded machine) is tried this many times in
 # all, RETRY_PAUSE_S x the try number apart; then it is reported as not graded.
 SANDBOX_TRIES = 3
 RETRY_PAUSE_S = 2.0
+METADATA = ("submission_metadata.yml", "submission_metadata.json")
 
 
 @dataclass
 class Submission:
-    """One student's work: a folder or zip, or loose files gathered from a flat download."""
+    """One submission: a folder or zip, or loose files gathered from a flat download, and
+    the students it belongs to (`members`: dicts with name and, where the layout gives
+    them, canvas_id, sid, email; a Gradescope group has several)."""
 
     id: str
     student: str = ""
     path: Path | None = None
     files: list[Path] = field(default_factory=list)
+    members: list[dict] = field(default_factory=list)
+    late: bool | None = None  # None: the layout does not say
 
     def sources(self) -> list[Path]:
         if self.path is None:
@@ -62,61 +67,116 @@ class Submission:
             return sorted(p for p in self.path.rglob("*") if p.is_file() and not p.is_symlink())
         return [self.path]
 
+    def people(self) -> list[dict]:
+        """The gradebook's students of this submission (at least one: its id)."""
+        return self.members or [{"name": self.student or self.id}]
 
-def _gradescope_names(folder: Path) -> dict[str, str]:
-    """submission_<id> -> the submitters' names, from Gradescope's metadata file (YAML with
-    `submission_<id>:` keys and `:name:` entries; read with a regex, no YAML parser)."""
+    def late_flag(self) -> str:
+        return "" if self.late is None else "yes" if self.late else "no"
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
+    return text
+
+
+def gradescope_metadata(folder: Path) -> dict[str, list[dict]]:
+    """submission_<id> -> its submitters ({name, sid, email}), from the export's
+    `submission_metadata.yml` (YAML with `submission_<id>:` keys, `:submitters:` lists of
+    `:name:`/`:sid:`/`:email:`; read line by line, no YAML parser) or a JSON file of the
+    same shape."""
+    meta = folder / "submission_metadata.json"
+    if meta.is_file():
+        try:
+            data = json.loads(meta.read_text(encoding="utf-8", errors="replace"))
+        except json.JSONDecodeError:
+            data = {}
+        out = {}
+        for key, value in (data.items() if isinstance(data, dict) else ()):
+            people = value.get(":submitters", value.get("submitters", [])) \
+                if isinstance(value, dict) else []
+            out[key] = [{k: str(p.get(":" + k, p.get(k, ""))) for k in ("name", "sid", "email")
+                         if p.get(":" + k, p.get(k))} for p in people if isinstance(p, dict)]
+        return out
     meta = folder / "submission_metadata.yml"
     if not meta.is_file():
         return {}
-    names: dict[str, list[str]] = {}
-    current = None
+    subs: dict[str, list[dict]] = {}
+    current, within = None, None  # within: the indent of the `:submitters:` line
     for line in meta.read_text(encoding="utf-8", errors="replace").splitlines():
         key = re.match(r"^(submission_\d+):\s*$", line)
         if key:
-            current = key.group(1)
-            names[current] = []
+            current, within = key.group(1), None
+            subs[current] = []
             continue
-        name = re.match(r"^\s*-?\s*:name:\s*(.+?)\s*$", line)
-        if name and current:
-            names[current].append(name.group(1).strip("'\""))
-    return {k: "; ".join(v) for k, v in names.items()}
+        indent = len(line) - len(line.lstrip(" "))
+        if re.match(r"^\s*:submitters:\s*$", line):
+            within = indent
+            continue
+        if within is not None and line.strip() and indent <= within and \
+                not line.lstrip().startswith("-"):
+            within = None  # the next key of the submission: its submitters are done
+        item = re.match(r"^\s*(-\s*)?:(name|sid|email):\s*(.*?)\s*$", line)
+        if item and current and within is not None:
+            if item.group(1) or not subs[current] or item.group(2) in subs[current][-1]:
+                subs[current].append({})  # "- :name:" starts the next submitter
+            subs[current][-1][item.group(2)] = _unquote(item.group(3))
+    return subs
+
+
+def _gradescope_names(folder: Path) -> dict[str, str]:
+    """submission_<id> -> the submitters' names joined by "; " (for display)."""
+    return {k: "; ".join(p.get("name", "") for p in v)
+            for k, v in gradescope_metadata(folder).items()}
+
+
+def _canvas_key(match) -> str:
+    return match["student"] + "_" + match["uid"]
 
 
 def discover(folder: Path, notes: list[str] | None = None) -> list[Submission]:
-    """The submissions in a bulk download folder, in a stable order."""
+    """The submissions in a bulk download folder, in a stable order. Every file or folder
+    that can belong to a student becomes a submission (a Canvas file marked late too);
+    what cannot is named in `notes`."""
     notes = notes if notes is not None else []
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"SUBMISSIONS={folder} is not a folder")
-    names = _gradescope_names(folder)
+    meta = gradescope_metadata(folder)
     subs: dict[str, Submission] = {}
     canvas: dict[str, Submission] = {}
+
+    def canvas_file(match, entry):
+        key = _canvas_key(match)
+        sub = canvas.setdefault(key, Submission(
+            key, match["student"], members=[{"name": match["student"],
+                                             "canvas_id": match["uid"]}], late=False))
+        sub.late = sub.late or bool(match["late"])
+        sub.files.append(entry)
+
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or entry.is_symlink() or entry.name == \
-                "submission_metadata.yml":
+        if entry.name.startswith(".") or entry.is_symlink() or entry.name in METADATA:
             continue
+        match = _CANVAS.match(entry.name)
         if entry.is_dir() or entry.suffix.lower() == ".zip":
-            match = _CANVAS.match(entry.name)
             if entry.is_file() and match:  # a zip the student uploaded to Canvas
-                sub = canvas.setdefault(match["student"] + "_" + match["uid"],
-                                        Submission(match["student"] + "_" + match["uid"],
-                                                   match["student"]))
-                sub.files.append(entry)
+                canvas_file(match, entry)
                 continue
             sid = entry.name[:-4] if entry.is_file() else entry.name
             if sid in subs:
                 raise ValueError(f"{folder}: two submissions are called {sid!r} (a folder and "
                                  "a zip?)")
-            subs[sid] = Submission(sid, names.get(sid, ""), path=entry)
+            people = meta.get(sid, [])
+            subs[sid] = Submission(sid, "; ".join(p.get("name", "") for p in people),
+                                   path=entry, members=[dict(p) for p in people])
             continue
-        match = _CANVAS.match(entry.name)
         if match:
-            key = match["student"] + "_" + match["uid"]
-            canvas.setdefault(key, Submission(key, match["student"])).files.append(entry)
+            canvas_file(match, entry)
         else:
-            notes.append(f"{entry.name}: a loose file that is not a Canvas download name; "
-                         "ignored")
+            notes.append(f"{entry.name}: a loose file that is not a Canvas download name "
+                         "(<name>_<user id>_<submission id>_<file>); ignored")
     for key, sub in canvas.items():
         if key in subs:
             raise ValueError(f"{folder}: {key} is both a folder and a Canvas file prefix")
@@ -154,12 +214,105 @@ def fingerprint(sub: Submission, exercises=None) -> str:
     return h.hexdigest()
 
 
-def _grade_one(sub: Submission, out_dir: Path, fresh: bool,
-               exercises=None, level: str | None = None) -> tuple[dict | None, str]:
-    """(results, how): how is "graded", "kept" (resumed) or the reason grading failed.
+STOPPED = "not graded: grade-all was stopped (Ctrl-C) before its turn"
+CANCELLED = "not graded: its grade was cancelled (a second Ctrl-C)"
+
+
+class Interrupt:
+    """Ctrl-C during a class run. The first SIGINT stops new grades from starting and lets
+    the running ones finish; a second one cancels those (SIGINT to each grade, which
+    cleans up after itself, then SIGKILL to its process group if it has not ended in
+    CANCEL_GRACE_S). Either way grade_class writes the reports of what is done.
+
+    The grades run in sessions of their own, so a Ctrl-C in the terminal reaches only
+    grade-all, which decides."""
+
+    CANCEL_GRACE_S = 20.0
+
+    def __init__(self, stream=sys.stderr):
+        self.stopping, self.cancelling = threading.Event(), threading.Event()
+        self.running: dict[int, subprocess.Popen] = {}
+        self.lock, self.stream, self._previous = threading.Lock(), stream, None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _on_sigint(self, signum, frame):
+        if not self.stopping.is_set():
+            self.stop()
+        else:
+            self.cancel()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        with self.lock:
+            n = len(self.running)
+        print(f"\nCtrl-C: no new grades start; waiting for the {n} running to finish "
+              "(Ctrl-C again cancels them). The reports are then written for what is done.",
+              file=self.stream, flush=True)
+
+    def cancel(self) -> None:
+        self.stopping.set()
+        self.cancelling.set()
+        with self.lock:
+            procs = list(self.running.values())
+        print(f"\nCtrl-C again: cancelling {len(procs)} running grades", file=self.stream,
+              flush=True)
+        for proc in procs:
+            _end(proc, self.CANCEL_GRACE_S)
+
+    def track(self, proc: subprocess.Popen) -> None:
+        with self.lock:
+            self.running[proc.pid] = proc
+        if self.cancelling.is_set():  # started in the instant before the cancel
+            _end(proc, self.CANCEL_GRACE_S)
+
+    def untrack(self, proc: subprocess.Popen) -> None:
+        with self.lock:
+            self.running.pop(proc.pid, None)
+
+
+def _end(proc: subprocess.Popen, grace: float) -> None:
+    """SIGINT to a grade (it kills its student processes and removes its files), then
+    SIGKILL to its whole process group if it is still there after `grace` seconds."""
+    try:
+        os.kill(proc.pid, signal.SIGINT)
+    except ProcessLookupError:
+        return
+
+    def later():
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    threading.Thread(target=later, daemon=True).start()
+
+
+def submission_dir(out_dir: Path, sub_id: str) -> Path:
+    """Where one submission's results.json, fingerprint and log go: under submissions/,
+    apart from the class reports, so no submission name can collide with a report's;
+    a name that had to be made safe gets a hash of the original, so two never meet."""
+    safe = _SAFE_ID.sub("_", sub_id)
+    if safe != sub_id:
+        safe += "-" + hashlib.sha256(sub_id.encode()).hexdigest()[:8]
+    return out_dir / "submissions" / safe
+
+
+def _grade_one(sub: Submission, out_dir: Path, fresh: bool, exercises=None,
+               interrupt: Interrupt | None = None,
+               level: str | None = None) -> tuple[dict | None, str]:
+    """(results, how): how is "graded", "kept" (resumed) or why it was not graded.
     `level`: the isolation level the batch decided on; the child grades at it or fails,
     and a child that could not start the sandbox is tried SANDBOX_TRIES times in all."""
-    target = out_dir / _SAFE_ID.sub("_", sub.id)
+    target = submission_dir(out_dir, sub.id)
     results_path, print_path = target / "results.json", target / "fingerprint.txt"
     stamp = fingerprint(sub, exercises)
     if not fresh and results_path.is_file() and print_path.is_file() \
@@ -168,27 +321,45 @@ def _grade_one(sub: Submission, out_dir: Path, fresh: bool,
             return json.loads(results_path.read_text(encoding="utf-8")), "kept"
         except json.JSONDecodeError:
             pass
+    if interrupt is not None and interrupt.stopping.is_set():
+        return None, STOPPED
     target.mkdir(parents=True, exist_ok=True)
+    print_path.unlink(missing_ok=True)  # a grade cut short must not look finished
     source = _materialise(sub, target / "received")
     cmd = [_in_repo(sys.executable), "-m", "autograder", "grade", str(source), "--out",
            str(results_path), "--quiet", "--log", str(target / "grader.log")]
     if exercises:
         cmd += ["--exercises", ",".join(exercises)]
     env = dict(os.environ, **({"AUTOGRADER_ISOLATION": level} if level else {}))
-    for attempt in range(1, SANDBOX_TRIES + 1):
-        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env)
-        if proc.returncode != EXIT_NO_SANDBOX or attempt == SANDBOX_TRIES:
-            break
-        time.sleep(RETRY_PAUSE_S * attempt)  # a loaded machine: give it a moment
-    if source != sub.path:
-        shutil.rmtree(source, ignore_errors=True)
+    try:
+        for attempt in range(1, SANDBOX_TRIES + 1):
+            # A session of its own: the terminal's Ctrl-C goes to grade-all alone (Interrupt).
+            proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, env=env,
+                                    start_new_session=True)
+            if interrupt is not None:
+                interrupt.track(proc)
+            try:
+                _, stderr = proc.communicate()
+            finally:
+                if interrupt is not None:
+                    interrupt.untrack(proc)
+            if proc.returncode != EXIT_NO_SANDBOX or attempt == SANDBOX_TRIES or (
+                    interrupt is not None and interrupt.stopping.is_set()):
+                break
+            time.sleep(RETRY_PAUSE_S * attempt)  # a loaded machine: give it a moment
+    finally:
+        if source != sub.path:
+            shutil.rmtree(source, ignore_errors=True)
+    if interrupt is not None and interrupt.cancelling.is_set() and proc.returncode != 0:
+        return None, CANCELLED
     try:
         results = json.loads(results_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         results = None
     if proc.returncode != 0 or not results or not results.get("tests"):
-        reason = (proc.stderr.strip().splitlines() or ["no results.json"])[-1][:300]
-        return None, f"grading failed: {reason}"
+        reason = (stderr.strip().splitlines() or ["no results.json"])[-1][:300]
+        return None, f"not graded: the grader failed: {reason}"
     print_path.write_text(stamp)
     return results, "graded" if attempt == 1 else (
         f"graded (try {attempt}: the sandbox could not start before)")
@@ -204,6 +375,8 @@ class Progress:
     def update(self, sub: Submission, results: dict | None, how: str) -> None:
         with self.lock:
             self.done += 1
+            if how == STOPPED:
+                return
             filled = int(24 * self.done / max(1, self.total))
             bar = "#" * filled + "." * (24 - filled)
             score = f"{results['score']:g}" if results else "ERROR"
@@ -212,12 +385,26 @@ class Progress:
                   file=self.stream, flush=True)
 
 
+class ClassRun(list):
+    """grade_class's rows, (Submission, results or None, how) per submission, with what
+    the run knows besides: `interrupted` (a Ctrl-C stopped it), `notes` (files of the
+    download that are nobody's submission), `people` (gradebook.student_rows)."""
+
+    interrupted: bool = False
+    notes: list[str]
+    people: list[dict]
+
+
 def grade_class(folder: Path, out_dir: Path, jobs: int = 1, fresh: bool = False,
                 progress: bool = True, exercises=None,
-                level: str | None = None) -> list[tuple[Submission, dict | None, str]]:
+                level: str | None = None, canvas_assignment: str | None = None) -> ClassRun:
     """Grade every submission of `folder` into `out_dir` and write the class reports
-    (`exercises`: only those, as `grade --exercises`). `level`: the isolation level
-    every submission is graded at (default: the one detected here, once)."""
+    (`exercises`: only those, as `grade --exercises`; `canvas_assignment`: also write
+    canvas_import.csv with a column of that name). `level`: the isolation level every
+    submission is graded at (default: the one detected here, once). A Ctrl-C stops it
+    cleanly (Interrupt): the reports then cover what was graded, and the same call again
+    resumes."""
+    from autograder.gradebook import write_reports
     from autograder.sandbox.client import Limits
 
     notes: list[str] = []
@@ -234,117 +421,27 @@ def grade_class(folder: Path, out_dir: Path, jobs: int = 1, fresh: bool = False,
     out_dir.mkdir(parents=True, exist_ok=True)
     bar = Progress(len(subs)) if progress else None
     graded: dict[str, tuple[Submission, dict | None, str]] = {}
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(_grade_one, sub, out_dir, fresh, exercises, level): sub
+    with Interrupt() as interrupt, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(_grade_one, sub, out_dir, fresh, exercises, interrupt,
+                               level): sub
                    for sub in subs}
         for future in as_completed(futures):
             sub = futures[future]
             try:
                 results, how = future.result()
             except Exception as exc:  # noqa: BLE001 - one submission never stops the class
-                results, how = None, f"grading failed: {type(exc).__name__}: {exc}"
+                results, how = None, f"not graded: {type(exc).__name__}: {exc}"
             graded[sub.id] = (sub, results, how)
             if bar:
                 bar.update(sub, results, how)
-    rows = [graded[s.id] for s in subs]
-    write_reports(rows, out_dir)
+    rows = ClassRun(graded[s.id] for s in subs)
+    rows.interrupted, rows.notes = interrupt.stopping.is_set(), notes
+    rows.people = write_reports(rows, out_dir, canvas_assignment)
     return rows
 
 
-# ---------------------------------------------------------------------------------------
-# Reports
-# ---------------------------------------------------------------------------------------
-
-
-def _totals(tests) -> dict[str, float]:
-    totals: dict[str, float] = {}
-    for t in tests:
-        totals[t["tags"][0]] = round(totals.get(t["tags"][0], 0.0) + t["score"], 6)
-    return totals
-
-
-def write_reports(rows, out_dir: Path) -> None:
-    """gradebook.csv, pass_rates.csv, histogram.png, misconceptions.csv/.md."""
-    ok = [r for _, r, _ in rows if r]
-    tests = ok[0]["tests"] if ok else []
-    names = [t["name"] for t in tests]
-    exercises = list(dict.fromkeys(t["tags"][0] for t in tests)) or list(EXERCISES)
-    with open(out_dir / "gradebook.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["submission", "student", "total", *exercises, "status", *names])
-        for sub, res, how in rows:
-            if res is None:
-                w.writerow([sub.id, sub.student, "", *[""] * len(exercises), how])
-                continue
-            totals = _totals(res["tests"])
-            w.writerow([sub.id, sub.student, res["score"], *(totals.get(e, 0) for e in exercises),
-                        "ok", *(t["score"] for t in res["tests"])])
-    with open(out_dir / "pass_rates.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["test", "max_score", "passed", "graded", "pass_rate"])
-        for i, name in enumerate(names):
-            passed = sum(r["tests"][i]["status"] == "passed" for r in ok if len(r["tests"]) > i)
-            w.writerow([name, tests[i]["max_score"], passed, len(ok),
-                        round(passed / len(ok), 3) if ok else ""])
-    write_histogram([r["score"] for r in ok], sum(t["max_score"] for t in tests),
-                    out_dir / "histogram.png")
-    write_misconceptions(rows, out_dir)
-
-
-def write_histogram(scores: list[float], out_of: float, path: Path) -> None:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7, 4), layout="constrained")
-    ax = fig.subplots()
-    ax.hist(scores, bins=20, range=(0, out_of or 100), color="tab:blue", edgecolor="white")
-    ax.set_xlabel(f"total score (out of {out_of:g})")
-    ax.set_ylabel("submissions")
-    ax.set_title(f"Score distribution ({len(scores)} graded submissions)")
-    fig.savefig(path, dpi=100)
-
-
 def misconception_counts(rows) -> list[dict]:
-    """Each misconception id with the students who show it and the tests where it showed,
-    most common first."""
-    seen: dict[str, dict] = {}
-    for sub, res, _ in rows:
-        for t in (res or {}).get("tests", []):
-            if t["status"] == "passed":
-                continue
-            for mid in ids_in(t.get("output", "")) or [g for g in t["tags"][1:]
-                                                       if g in MISCONCEPTIONS]:
-                entry = seen.setdefault(mid, {"students": set(), "tests": set()})
-                entry["students"].add(sub.id)
-                entry["tests"].add(t["name"])
-    graded = sum(1 for _, r, _ in rows if r)
-    ranked = []
-    for mid, entry in seen.items():
-        idea, section = MISCONCEPTIONS[mid]
-        ranked.append({"id": mid, "students": len(entry["students"]),
-                       "share": round(len(entry["students"]) / max(1, graded), 3),
-                       "tests": sorted(entry["tests"]), "idea": idea, "guide": section,
-                       "submissions": sorted(entry["students"])})
-    ranked.sort(key=lambda e: (-e["students"], e["id"]))
-    return ranked
+    """See autograder.misconception_report.misconception_counts."""
+    from autograder.misconception_report import misconception_counts as counts
 
-
-def write_misconceptions(rows, out_dir: Path) -> None:
-    ranked = misconception_counts(rows)
-    with open(out_dir / "misconceptions.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["misconception", "students", "share", "guide_section", "idea", "tests",
-                    "submissions"])
-        for e in ranked:
-            w.writerow([e["id"], e["students"], e["share"], e["guide"], e["idea"],
-                        " | ".join(e["tests"]), " ".join(e["submissions"])])
-    graded = sum(1 for _, r, _ in rows if r)
-    lines = ["# Misconceptions in this class", "",
-             f"{graded} submissions graded. Each row is a mistake the tests recognised, with "
-             "how many students show it and the guide section to reteach.", "",
-             "| misconception | students | share | reteach (guide section) | the idea |",
-             "|---|---|---|---|---|"]
-    lines += [f"| `{e['id']}` | {e['students']} | {e['share']:.0%} | {e['guide']} | "
-              f"{e['idea']} |" for e in ranked]
-    if not ranked:
-        lines.append("| (none recognised) | | | | |")
-    (out_dir / "misconceptions.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return counts(rows)

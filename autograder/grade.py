@@ -28,7 +28,7 @@ from autograder.sandbox.reaper import children, descendants, reap_strays, set_su
 from autograder.settings import VISIBILITY
 from autograder.submission import BadSubmission, collect
 from tests.public.harness import EXERCISES
-from tests.public.misconceptions import ids_in
+from tests.public.misconceptions import MISCONCEPTIONS
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DIRS = ("tests/public", "tests/hidden")
@@ -257,7 +257,9 @@ def build_results(rubric, outcomes, notes, seconds) -> dict:
                                      else "hidden"],
             "output": output,
             # The exercise first (totals read it), then the mistakes the message named.
-            "tags": [entry["exercise"], *([] if passed else ids_in(output))],
+            # Ids the plugin read from the test's own words (not from student text).
+            "tags": [entry["exercise"], *([] if passed or not got else
+                                          [m for m in got.get("tags", []) if m in MISCONCEPTIONS])],
             "number": str(number),
         })
     # Students see this at once: only public points, or it would tell hidden results.

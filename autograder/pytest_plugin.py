@@ -24,6 +24,7 @@ from autograder.grade import printable
 from autograder.sandbox import isolation, reaper
 from autograder.sandbox.client import Limits, RemoteLoader
 from tests.public.harness import exercise_of, rubric_entry
+from tests.public.misconceptions import explained, ids_in
 
 MAX_OUTPUT = 4000
 
@@ -138,6 +139,10 @@ class Recorder:
         if call.excinfo is not None and (report.failed or report.skipped):
             prefix = "(after the test) " if call.when == "teardown" else ""
             report.student_message = prefix + _message(call.excinfo)
+            # Only ids a test's own explain() wrote: a student's exception text that
+            # says "[misconception: ...]" is not a diagnosis.
+            report.misconceptions = [m for m in ids_in(report.student_message)
+                                     if m in explained()]
             self.reclaim = self.reclaim or _out_of_memory(call.excinfo.value)
 
     def pytest_runtest_setup(self, item):
@@ -151,6 +156,9 @@ class Recorder:
                 sys.last_exc = None
             gc.collect()
 
+    def pytest_runtest_logstart(self, nodeid, location):
+        explained(reset=True)
+
     def pytest_runtest_logreport(self, report):
         if report.when == "call" and report.passed:
             status, output = "passed", ""
@@ -159,7 +167,8 @@ class Recorder:
         else:
             return
         self._emit({"nodeid": report.nodeid, "status": status, "output": output,
-                    "seconds": round(report.duration, 3)})
+                    "tags": getattr(report, "misconceptions", []) if status == "failed"
+                    else [], "seconds": round(report.duration, 3)})
 
     def pytest_unconfigure(self):
         self.file.close()

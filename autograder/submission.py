@@ -76,6 +76,19 @@ def near_miss(name: str) -> str | None:
     return close[0] if close else None
 
 
+def notebook_note(rel: str) -> str | None:
+    """A note for a notebook submitted instead of an exercise file, with the fix."""
+    name = PurePosixPath(rel.replace("\\", "/")).name
+    if not name.lower().endswith(".ipynb"):
+        return None
+    wanted, _ = exercise_file(name[:-6] + ".py")
+    wanted = wanted or near_miss(name[:-6] + ".py")
+    if wanted is None:
+        return None
+    return (f"{rel}: a notebook, not graded; the grader reads {wanted}. In Jupyter: File > "
+            f"Save and Export Notebook As > Executable Script, name it {wanted}, resubmit")
+
+
 def _unimplemented(data: bytes) -> int:
     return data.count(b"raise NotImplementedError")
 
@@ -150,7 +163,12 @@ def from_folder(folder: Path, dest: Path, notes: list[str]) -> dict[str, Path]:
     for depth in range(NEAR_MISS_DEPTH + 1):
         for path in sorted(folder.glob("/".join(["*"] * (depth + 1)))):
             rel = path.relative_to(folder)
-            if _skipped(rel.parts[:-1]) or not path.name.lower().endswith(".py"):
+            if _skipped(rel.parts[:-1]):
+                continue
+            if not path.name.lower().endswith(".py"):
+                note = notebook_note(str(rel)) if path.is_file() else None
+                if note:
+                    notes.append(note)
                 continue
             links = [folder.joinpath(*rel.parts[: i + 1]).is_symlink()
                      for i in range(len(rel.parts))]
@@ -176,7 +194,12 @@ def from_zip(archive: Path, dest: Path, notes: list[str]) -> dict[str, Path]:
     with zf:
         for info in zf.infolist():
             parts = PurePosixPath(info.filename.replace("\\", "/")).parts
-            if info.is_dir() or not parts or not parts[-1].lower().endswith(".py"):
+            if info.is_dir() or not parts or ".." in parts or _skipped(parts[:-1]):
+                continue
+            if not parts[-1].lower().endswith(".py"):
+                note = notebook_note(info.filename)
+                if note:
+                    notes.append(note)
                 continue
             if ".." in parts or parts[0] in ("/", "") or _skipped(parts[:-1]):
                 continue
@@ -229,6 +252,9 @@ def collect(submission: Path, dest: Path) -> tuple[dict[str, Path], list[str]]:
         raise BadSubmission(f"{submission}: a submission is a folder or a .zip file")
     else:
         raise BadSubmission(f"{submission}: no such file or folder")
+    # A notebook beside the file it was exported to is no problem.
+    notes = [n for n in notes if "a notebook, not graded; the grader reads " not in n
+             or n.split("the grader reads ")[1].split(".py")[0] + ".py" not in files]
     for name in EXERCISES.values():
         if name not in files:
             notes.append(f"{name}: not in the submission (its tests score 0)")

@@ -11,6 +11,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from autograder.batch import submission_dir
 from tests.mutants import ex01, ex02, ex03, ex04, parity
 from tests.mutants.catalogue import FIXTURES, REPO, Alternative, Mutant, reference
 from tests.public.harness import EXERCISES
@@ -91,7 +92,7 @@ def grade_folder(subs: Path, out: Path, exercise: str, jobs: int, show: bool) ->
                           stderr=None if show else subprocess.PIPE)
     results = {}
     for sub in sorted(p.name for p in subs.iterdir()):
-        path = out / sub / "results.json"
+        path = submission_dir(out, sub) / "results.json"
         if not path.exists():
             raise RuntimeError(f"{exercise}: no results for {sub} (grade-all exit "
                                f"{proc.returncode}): {(proc.stderr or proc.stdout)[-2000:]}")

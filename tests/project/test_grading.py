@@ -164,7 +164,7 @@ def test_a_syntax_error_costs_the_exercise_and_names_the_line(graded):
 def test_a_hostile_submission_scores_zero(graded):
     res, out = graded[0]["hostile"], graded[1]
     assert res["score"] == 0, [t["name"] for t in res["tests"] if t["score"]]
-    saved = json.loads((out / "hostile" / "results.json").read_text())
+    saved = json.loads((out / "submissions" / "hostile" / "results.json").read_text())
     assert saved["score"] == 0
     outputs = " ".join(t["output"] for t in res["tests"])
     assert "did not return within" in outputs  # the endless loop was stopped

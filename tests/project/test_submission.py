@@ -196,3 +196,22 @@ def test_a_folder_holding_one_zip_is_graded_from_the_zip(tmp_path):
     files, notes = collect(sub, tmp_path / "out")
     assert files[EX1].read_text() == "x = 1\n"
     assert any("graded the files inside hw3.zip" in n for n in notes)
+
+
+def test_a_notebook_instead_of_the_file_is_named_with_the_fix(tmp_path):
+    sub = tmp_path / "sub"
+    (sub / "hw3").mkdir(parents=True)
+    (sub / "hw3" / "ex_01_basic_rnn.ipynb").write_text("{}")
+    (sub / "ex_02_time_series_prediction.ipynb").write_text("{}")
+    (sub / "ex_02_time_series_prediction.py").write_text("B = 2\n")
+    (sub / "scratch.ipynb").write_text("{}")
+    files, notes = collect(sub, tmp_path / "out")
+    assert _names(files) == ["ex_02_time_series_prediction.py"]
+    [note] = [n for n in notes if "notebook" in n]  # not for ex02 (its .py is there)
+    assert note.startswith("hw3/ex_01_basic_rnn.ipynb: a notebook, not graded")
+    assert "Executable Script" in note and "ex_01_basic_rnn.py" in note
+    archive = tmp_path / "s.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("hw/ex_01_basic_rnn.ipynb", "{}")
+    _, notes = collect(archive, tmp_path / "out2")
+    assert any(n.startswith("hw/ex_01_basic_rnn.ipynb: a notebook") for n in notes)

@@ -388,12 +388,27 @@ MISCONCEPTIONS: dict[str, tuple[str, str]] = {
 _TAG = re.compile(r"\[misconception: ([a-z0-9-]+)\]")
 
 
+# The ids explain() wrote since the grader last asked (explained()): a message's ids count
+# only if a test wrote them, never text a student's code made.
+_EXPLAINED: set[str] = set()
+
+
 def explain(mid: str) -> str:
     """' <idea> (guide: "<section>") [misconception: <id>]' for a message's end."""
     idea, section = MISCONCEPTIONS[mid]
+    _EXPLAINED.add(mid)
     return f" {idea} (guide: \"{section}\") [misconception: {mid}]"
 
 
 def ids_in(text: str) -> list[str]:
     """The known misconception ids a message names, in order, without repeats."""
     return list(dict.fromkeys(m for m in _TAG.findall(text or "") if m in MISCONCEPTIONS))
+
+
+def explained(reset: bool = False) -> set[str]:
+    """The ids explain() gave since the last reset (the grading plugin resets it before
+    each test)."""
+    ids = set(_EXPLAINED)
+    if reset:
+        _EXPLAINED.clear()
+    return ids
