@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -63,6 +64,11 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=_positive_int, default=1)
     p.add_argument("--exercises", type=_exercises, metavar="ex02[,ex01...]",
                    help=EXERCISES_HELP)
+    p.add_argument("--scheduler", metavar="tcp://HOST:8786|local",
+                   help="grade on a Dask cluster (requirements-cluster.txt): a running "
+                        "`dask scheduler`, or local for a LocalCluster of --jobs workers")
+    p.add_argument("--similarity", action="store_true",
+                   help="also write similarity.csv and similarity.html (copydetect)")
     p.add_argument("--fresh", action="store_true",
                    help="regrade every submission (default: keep results whose files and "
                         "tests have not changed)")
@@ -149,9 +155,16 @@ def main(argv=None) -> int:
                   "--allow-same-user (make grade ALLOW_SAME_USER=1) for trusted code.",
                   file=sys.stderr)
             return 2
+        from autograder.cluster import SchedulerError, dask_executor
+
         try:
-            rows = grade_class(args.folder, args.out, args.jobs, fresh=args.fresh,
-                               exercises=args.exercises)
+            with (dask_executor(args.scheduler, args.jobs) if args.scheduler
+                  else contextlib.nullcontext()) as executor:
+                rows = grade_class(args.folder, args.out, args.jobs, fresh=args.fresh,
+                                   exercises=args.exercises, executor=executor)
+        except SchedulerError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         except ValueError as exc:
             parser.error(str(exc))
         failed = [sub.id for sub, res, _ in rows if res is None]

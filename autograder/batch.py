@@ -17,6 +17,7 @@ changed since their results were written (`--fresh` regrades everything).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -199,10 +200,11 @@ class Progress:
 
 
 def grade_class(folder: Path, out_dir: Path, jobs: int = 1, fresh: bool = False,
-                progress: bool = True,
-                exercises=None) -> list[tuple[Submission, dict | None, str]]:
+                progress: bool = True, exercises=None,
+                executor=None) -> list[tuple[Submission, dict | None, str]]:
     """Grade every submission of `folder` into `out_dir` and write the class reports
-    (`exercises`: only those, as `grade --exercises`)."""
+    (`exercises`: only those, as `grade --exercises`; `executor`: a concurrent.futures
+    executor to grade on instead of `jobs` threads here, e.g. cluster.dask_executor)."""
     from autograder.sandbox.client import Limits
 
     notes: list[str] = []
@@ -218,7 +220,8 @@ def grade_class(folder: Path, out_dir: Path, jobs: int = 1, fresh: bool = False,
     out_dir.mkdir(parents=True, exist_ok=True)
     bar = Progress(len(subs)) if progress else None
     graded: dict[str, tuple[Submission, dict | None, str]] = {}
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = executor or ThreadPoolExecutor(max_workers=max(1, jobs))
+    with contextlib.nullcontext(pool) if executor else pool:
         futures = {pool.submit(_grade_one, sub, out_dir, fresh, exercises): sub
                    for sub in subs}
         for future in as_completed(futures):
