@@ -167,15 +167,25 @@ def main(argv=None) -> int:
             return 2
         except ValueError as exc:
             parser.error(str(exc))
+        pairs = None
         if args.similarity:
-            from autograder.similarity import similarity_report
+            try:
+                from autograder.similarity import similarity_report
 
-            pairs = similarity_report(rows, args.out)
+                pairs = similarity_report(rows, args.out)
+            except ImportError:
+                print("error: --similarity needs copydetect: pip install -r "
+                      "requirements-cluster.txt", file=sys.stderr)
+                return 2
             print(f"similarity: {len(pairs)} pairs to review (evidence, not a verdict)")
+        from autograder.report_html import write_report
+
+        write_report(rows, args.out, pairs)
         failed = [sub.id for sub, res, _ in rows if res is None]
         print(f"{len(rows)} submissions, {len(failed)} not graded"
               f"{': ' + ', '.join(failed) if failed else ''}")
-        for name in ("gradebook.csv", "pass_rates.csv", "histogram.png", "misconceptions.md",
+        for name in ("report.html", "gradebook.csv", "pass_rates.csv", "histogram.png",
+                     "misconceptions.md",
                      *(("similarity.csv", "similarity.html") if args.similarity else ())):
             print(f"  {args.out / name}")
         return 1 if failed else 0
