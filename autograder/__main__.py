@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -157,6 +158,11 @@ def main(argv=None) -> int:
             return 2
         from autograder.cluster import SchedulerError, dask_executor
 
+        if args.similarity and importlib.util.find_spec("copydetect") is None:
+            print("error: --similarity needs copydetect: pip install -r "
+                  "requirements-cluster.txt", file=sys.stderr)
+            return 2
+
         try:
             with (dask_executor(args.scheduler, args.jobs) if args.scheduler
                   else contextlib.nullcontext()) as executor:
@@ -169,14 +175,9 @@ def main(argv=None) -> int:
             parser.error(str(exc))
         pairs = None
         if args.similarity:
-            try:
-                from autograder.similarity import similarity_report
+            from autograder.similarity import similarity_report
 
-                pairs = similarity_report(rows, args.out)
-            except ImportError:
-                print("error: --similarity needs copydetect: pip install -r "
-                      "requirements-cluster.txt", file=sys.stderr)
-                return 2
+            pairs = similarity_report(rows, args.out)
             print(f"similarity: {len(pairs)} pairs to review (evidence, not a verdict)")
         from autograder.report_html import write_report
 
