@@ -40,8 +40,9 @@ def scheduler(tmp_path_factory):
         deadline = time.monotonic() + 60
         while not info.is_file() and time.monotonic() < deadline:
             time.sleep(0.2)
+        # --no-nanny: a worker is one process, which a test can kill.
         procs += [_dask("worker", "--scheduler-file", str(info), "--nthreads", "1",
-                        "--nworkers", "1", "--no-dashboard", "--host", "127.0.0.1")
+                        "--no-nanny", "--no-dashboard", "--host", "127.0.0.1")
                   for _ in range(2)]
         address = json.loads(info.read_text())["address"]
         with Client(address, timeout=10) as client:
@@ -49,7 +50,8 @@ def scheduler(tmp_path_factory):
         yield address
     finally:
         for proc in reversed(procs):
-            proc.terminate()
+            if proc.poll() is None:
+                proc.terminate()
         for proc in procs:
             try:
                 proc.wait(timeout=20)
@@ -96,3 +98,44 @@ def test_an_unreachable_scheduler_is_a_clear_error_within_10_s(tmp_path):
     assert "could not reach the Dask scheduler" in proc.stderr
     assert time.monotonic() - start < 20  # 10 s of connecting, the rest is Python's start
     assert not (tmp_path / "out" / "gradebook.csv").exists()
+
+
+def test_a_worker_killed_mid_grade_costs_one_retry_and_one_row(tmp_path, scheduler):
+    """Runs last: it kills one of the module's two workers while it grades."""
+    import os
+    import signal
+
+    from distributed import Client
+
+    from autograder.cluster import dask_executor
+
+    subs = tmp_path / "subs"
+    for name in ("a", "b", "c"):
+        (subs / name).mkdir(parents=True)
+        (subs / name / EX1).write_text((REPO / "solutions" / EX1).read_text())
+    killed = []
+
+    def kill_a_busy_worker():
+        with Client(scheduler, timeout=10) as client:
+            deadline = time.monotonic() + 120
+            while not killed and time.monotonic() < deadline:
+                busy = [w for w, tasks in client.processing().items() if tasks]
+                if busy:
+                    pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
+                    time.sleep(1)  # inside the grade, not before it
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                time.sleep(0.2)
+
+    import threading
+
+    killer = threading.Thread(target=kill_a_busy_worker)
+    killer.start()
+    with dask_executor(scheduler) as executor:
+        rows = grade_class(subs, tmp_path / "out", progress=False, exercises=("ex01",),
+                           executor=executor)
+    killer.join()
+    assert killed, "no worker was busy"
+    assert [(sub.id, res["score"] if res else how) for sub, res, how in rows] == \
+        [("a", 30), ("b", 30), ("c", 30)]
+    assert [r[0] for r in _rows(tmp_path / "out" / "gradebook.csv")[1:]] == ["a", "b", "c"]
