@@ -32,9 +32,13 @@ def browser():
         "requirements-cluster.txt")
     if not shutil.which(CHROMIUM) and shutil.which("apt-get") and \
             subprocess.run(["id", "-u"], capture_output=True, text=True).stdout.strip() == "0":
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True,
-                       env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/bin:/bin"},
-                       timeout=600)
+        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+        install = ["apt-get", "install", "-y", "-qq", "chromium"]
+        if subprocess.run(install, capture_output=True, env=env, timeout=600).returncode:
+            # A fresh image has no package lists yet.
+            subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env,
+                           timeout=300)
+            subprocess.run(install, capture_output=True, env=env, timeout=600)
     if not shutil.which(CHROMIUM):
         pytest.skip(f"no {CHROMIUM}: install Debian's chromium (apt-get install chromium)")
     with sync_api.sync_playwright() as pw:
