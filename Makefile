@@ -34,7 +34,7 @@ TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
 # torch first, the CPU build of the pinned version (the default wheel on Linux brings about
 # 4.8 GB of CUDA libraries a grader does not use); where that index cannot be reached, the
 # default index's build of the same version, with a note. Then the rest of the pins.
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-cluster.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --index-url $(TORCH_CPU_INDEX) \
 	    "$$(grep -E '^torch==' requirements.txt)" 2>/dev/null \

@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -64,6 +66,11 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=_positive_int, default=1)
     p.add_argument("--exercises", type=_exercises, metavar="ex02[,ex01...]",
                    help=EXERCISES_HELP)
+    p.add_argument("--scheduler", metavar="tcp://HOST:8786|local",
+                   help="grade on a Dask cluster (requirements-cluster.txt): a running "
+                        "`dask scheduler`, or local for a LocalCluster of --jobs workers")
+    p.add_argument("--similarity", action="store_true",
+                   help="also write similarity.csv and similarity.html (copydetect)")
     p.add_argument("--fresh", action="store_true",
                    help="regrade every submission (default: keep results whose files and "
                         "tests have not changed)")
@@ -160,17 +167,40 @@ def main(argv=None) -> int:
                   "--allow-same-user (make grade ALLOW_SAME_USER=1) for trusted code.",
                   file=sys.stderr)
             return 2
+        from autograder.cluster import SchedulerError, dask_executor
+
+        if args.similarity and importlib.util.find_spec("copydetect") is None:
+            print("error: --similarity needs copydetect: pip install -r "
+                  "requirements-cluster.txt", file=sys.stderr)
+            return 2
+
         try:
             # Every submission is graded at this level, or not at all (batch.py).
-            rows = grade_class(args.folder, args.out, args.jobs, fresh=args.fresh,
-                               exercises=args.exercises, level=level.name,
-                               canvas_assignment=args.canvas_assignment)
+            with (dask_executor(args.scheduler, args.jobs) if args.scheduler
+                  else contextlib.nullcontext()) as executor:
+                rows = grade_class(args.folder, args.out, args.jobs, fresh=args.fresh,
+                                   exercises=args.exercises, level=level.name,
+                                   canvas_assignment=args.canvas_assignment,
+                                   executor=executor)
+        except SchedulerError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         except ValueError as exc:
             parser.error(str(exc))
+        pairs = None
+        if args.similarity:
+            from autograder.similarity import similarity_report
+
+            pairs = similarity_report(rows, args.out)
+            print(f"similarity: {len(pairs)} pairs to review (evidence, not a verdict)")
+        from autograder.report_html import write_report
+
+        write_report(rows, args.out, pairs)
         print(_class_summary(rows))
-        for name in ("gradebook.csv", "tests.csv", "tests_key.csv", "pass_rates.csv",
-                     "histogram.png", "misconceptions.md") + (
-                ("canvas_import.csv",) if args.canvas_assignment else ()):
+        for name in ("report.html", "gradebook.csv", "tests.csv", "tests_key.csv",
+                     "pass_rates.csv", "histogram.png", "misconceptions.md",
+                     *(("canvas_import.csv",) if args.canvas_assignment else ()),
+                     *(("similarity.csv", "similarity.html") if args.similarity else ())):
             print(f"  {args.out / name}")
         if rows.interrupted:
             again = " ".join(["python -m autograder", *(argv if argv is not None

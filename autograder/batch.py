@@ -28,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import CancelledError, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -233,6 +233,7 @@ class Interrupt:
         self.stopping, self.cancelling = threading.Event(), threading.Event()
         self.running: dict[int, subprocess.Popen] = {}
         self.lock, self.stream, self._previous = threading.Lock(), stream, None
+        self.futures: list = []  # grade_class's, so that a stop cancels those not started
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -251,6 +252,8 @@ class Interrupt:
 
     def stop(self) -> None:
         self.stopping.set()
+        for future in self.futures:
+            future.cancel()
         with self.lock:
             n = len(self.running)
         print(f"\nCtrl-C: no new grades start; waiting for the {n} running to finish "
@@ -397,13 +400,15 @@ class ClassRun(list):
 
 def grade_class(folder: Path, out_dir: Path, jobs: int = 1, fresh: bool = False,
                 progress: bool = True, exercises=None,
-                level: str | None = None, canvas_assignment: str | None = None) -> ClassRun:
+                level: str | None = None, canvas_assignment: str | None = None,
+                executor=None) -> ClassRun:
     """Grade every submission of `folder` into `out_dir` and write the class reports
     (`exercises`: only those, as `grade --exercises`; `canvas_assignment`: also write
-    canvas_import.csv with a column of that name). `level`: the isolation level every
-    submission is graded at (default: the one detected here, once). A Ctrl-C stops it
-    cleanly (Interrupt): the reports then cover what was graded, and the same call again
-    resumes."""
+    canvas_import.csv with a column of that name; `executor`: a concurrent.futures
+    executor to grade on instead of `jobs` threads here, e.g. cluster.dask_executor).
+    `level`: the isolation level every submission is graded at (default: the one
+    detected here, once). A Ctrl-C stops it cleanly (Interrupt): the reports then cover
+    what was graded, and the same call again resumes."""
     from autograder.gradebook import write_reports
     from autograder.sandbox.client import Limits
 
@@ -421,14 +426,20 @@ def grade_class(folder: Path, out_dir: Path, jobs: int = 1, fresh: bool = False,
     out_dir.mkdir(parents=True, exist_ok=True)
     bar = Progress(len(subs)) if progress else None
     graded: dict[str, tuple[Submission, dict | None, str]] = {}
-    with Interrupt() as interrupt, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(_grade_one, sub, out_dir, fresh, exercises, interrupt,
-                               level): sub
+    pool = executor or ThreadPoolExecutor(max_workers=max(1, jobs))
+    # A grade on a Dask worker is not tracked from here: Ctrl-C cancels those not started.
+    here = executor is None
+    with Interrupt() as interrupt, contextlib.nullcontext(pool) if executor else pool:
+        futures = {pool.submit(_grade_one, sub, out_dir, fresh, exercises,
+                               interrupt if here else None, level): sub
                    for sub in subs}
+        interrupt.futures = list(futures)
         for future in as_completed(futures):
             sub = futures[future]
             try:
                 results, how = future.result()
+            except CancelledError:
+                results, how = None, STOPPED
             except Exception as exc:  # noqa: BLE001 - one submission never stops the class
                 results, how = None, f"not graded: {type(exc).__name__}: {exc}"
             graded[sub.id] = (sub, results, how)
