@@ -28,12 +28,13 @@ def class_view(rows) -> dict:
     """What the page shows, from grade_class rows [(Submission, results | None, how)]:
     {"students": [{id, student, score, status, tests, exercises}], "exercises": [...],
     "misconceptions": batch.misconception_counts(rows)}."""
-    from autograder.batch import _totals, misconception_counts
+    from autograder.batch import misconception_counts
+    from autograder.gradebook import totals as exercise_totals
 
     students, exercises = [], []
     for sub, res, how in rows:
         tests = (res or {}).get("tests", [])
-        totals = _totals(tests) if tests else {}
+        totals = exercise_totals(tests) if tests else {}
         exercises += [e for e in totals if e not in exercises]
         students.append({"id": sub.id, "student": sub.student, "tests": tests,
                          "score": res["score"] if res else None, "totals": totals,
