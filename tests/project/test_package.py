@@ -118,6 +118,46 @@ def test_check_py_picks_the_interpreter_of_each_platform(tmp_path):
     assert check.pytest_command(Path("py"), ["tests/public/x.py::t"])[-1] == "--tb=short"
 
 
+
+def test_check_py_sets_up_a_fresh_folder_with_spaces_and_non_ascii_in_its_path(release,
+                                                                              tmp_path):
+    """From nothing to the points table, as a student's first `python3 check.py`: a new
+    .venv from requirements.txt (about 2 minutes and 1.1 GB here)."""
+    folder = tmp_path / "Mes devoirs ü" / "student"
+    shutil.copytree(release, folder)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MAKE", "IMPL", "CHECK_VENV", "VIRTUAL_ENV"))}
+    # This machine cannot reach the CPU index: fail over at once instead of pip's 5 retries.
+    env["PIP_RETRIES"] = "0"
+    proc = subprocess.run([sys.executable, "check.py", "tests/public/test_ex01_basic_rnn.py"],
+                          cwd=folder, capture_output=True, text=True, env=env, timeout=1200)
+    assert (folder / ".venv" / ".installed").read_text() == (folder / "requirements.txt"
+                                                             ).read_text()
+    assert "Total: 0/" in proc.stdout and "not implemented yet" in proc.stdout, \
+        proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.returncode != 0  # failing tests fail the command
+
+
+def test_check_py_in_a_read_only_folder_says_so_and_changes_nothing(release, tmp_path):
+    """A release unpacked onto a read-only mount (enforced even for root, unlike modes)."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare(1) for a read-only bind mount")
+    folder = tmp_path / "read only"
+    shutil.copytree(release, folder)
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "IMPL",
+                                                                    "CHECK_VENV"))}
+    script = ('mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" "$1" && cd "$1" '
+              '&& exec "$2" check.py')
+    proc = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script,
+                           "sh", str(folder), sys.executable], capture_output=True,
+                          text=True, env=env, timeout=120)
+    if "mount:" in proc.stderr:
+        pytest.skip(f"no read-only bind mount here: {proc.stderr.strip()}")
+    assert proc.returncode != 0
+    assert "not writable" in proc.stderr and "Copy the assignment folder" in proc.stderr
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
+
 # ---------------------------------------------------------------------------------------
 # The Gradescope zip
 # ---------------------------------------------------------------------------------------
