@@ -40,6 +40,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.batch import submission_dir
 from autograder.sandbox import isolation
 
 # These tests grade whole submissions through the real path; on a loaded machine a
@@ -484,7 +485,7 @@ def _remove_temp_files_of(uid: int) -> None:
 
 
 def _results(found, name) -> dict:
-    path = found["out"] / name / "results.json"
+    path = submission_dir(found["out"], name) / "results.json"
     assert path.exists(), f"{name}: no results.json\n{found['batch'].stdout[-2000:]}" \
         f"{found['batch'].stderr[-3000:]}"
     return json.loads(path.read_text())

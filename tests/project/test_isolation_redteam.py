@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.batch import submission_dir
 from autograder.grade import _in_repo, printable
 from autograder.sandbox import isolation
 from autograder.sandbox.client import Limits, RemoteLoader, stage
@@ -120,7 +121,7 @@ def test_grade_all_grades_every_child_at_its_level_or_not_at_all(tmp_path):
     rows = {r.split(",")[0]: r for r in
             (tmp_path / "out" / "gradebook.csv").read_text().splitlines()[1:]}
     assert "could not start the sandbox" in rows["a"]
-    b = json.loads((tmp_path / "out" / "b" / "results.json").read_text())
+    b = json.loads((submission_dir(tmp_path / "out", "b") / "results.json").read_text())
     assert b["extra_data"]["isolation"]["level"] == "sandbox"
     ex01 = sum(t["score"] for t in b["tests"] if t["tags"][0] == "ex01")
     assert ex01 == 0, "the skeleton scored: it read the reference"

@@ -1040,10 +1040,10 @@ def check_training_steps(ex03, request, text, seq_len, batch_size, hidden, epoch
 
 
 @pytest.mark.points(0.25)
-def test_ex03_train_char_lm_zero_epochs(ex03):
+def test_ex03_train_char_lm_zero_epochs(ex03, request):
     """train_char_lm(num_epochs=0): the initial parameters and no losses"""
     text = sonnets(0, 400)
-    with data_first(ex03, "train_char_lm"):
+    with data_first(ex03, "train_char_lm"), exercise1_first(request, "train_char_lm"):
         zero, losses = unpack(ex03.train_char_lm(text, hidden_size=6, seq_len=7, batch_size=3,
                                                  num_epochs=0, rng=_rng(341)),
                               ("params", "losses"), "train_char_lm(num_epochs=0)")
