@@ -40,6 +40,7 @@ from tests.public.harness import (
     figure_info,
     message_of,
     numerical_gradient,
+    raises_naming,
     scalar,
     unpack,
 )
@@ -401,6 +402,8 @@ def test_ex03_encode_decode_round_trip(ex03):
     back = ex03.decode(want, list(chars))
     if back != text:
         raise AssertionError("decode: an int array of ids must decode like a list.")
+    raises_naming(lambda: ex03.decode([0, len(chars)], list(chars)), "ixs",
+                  f"decode of the id {len(chars)} with V = {len(chars)}")
     try:
         ex03.encode("brow?", dict(char_to_ix))
     except ValueError as exc:
@@ -1041,7 +1044,7 @@ def check_training_steps(ex03, request, text, seq_len, batch_size, hidden, epoch
 
 @pytest.mark.points(0.25)
 def test_ex03_train_char_lm_zero_epochs(ex03):
-    """train_char_lm(num_epochs=0): the initial parameters and no losses"""
+    """train_char_lm(num_epochs=0): the initial parameters and no losses; max_seconds=0: one step"""
     text = sonnets(0, 400)
     with data_first(ex03, "train_char_lm"):
         zero, losses = unpack(ex03.train_char_lm(text, hidden_size=6, seq_len=7, batch_size=3,
@@ -1058,6 +1061,14 @@ def test_ex03_train_char_lm_zero_epochs(ex03):
             for k in KEYS)):
         raise AssertionError("train_char_lm(num_epochs=0): expected the initial parameters "
                              "(those a run with lr=1e-10 starts from, same rng).")
+    with data_first(ex03, "train_char_lm"):
+        _, one = unpack(ex03.with_timeout(60).train_char_lm(
+            text, hidden_size=6, seq_len=7, batch_size=3, num_epochs=2, rng=_rng(341),
+            max_seconds=0), ("params", "losses"), "train_char_lm(max_seconds=0)")
+    steps = len(losses_list(one, "train_char_lm(max_seconds=0)"))
+    if steps != 1:
+        raise AssertionError(f"train_char_lm(max_seconds=0): {steps} losses; the clock is "
+                             "checked after each step, so exactly one step runs.")
 
 
 @pytest.mark.points(0.75)
