@@ -149,7 +149,7 @@ def shapes_for(d, h, horizon):
 
 def _first_line(exc) -> str:
     text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _not_implemented_name(exc) -> str | None:

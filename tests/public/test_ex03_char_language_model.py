@@ -23,6 +23,7 @@ Rerun one test with details:  make check T='tests/public/test_ex03_char_language
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import re
 
@@ -257,7 +258,7 @@ def sonnets(start, stop) -> str:
 
 def _first_line(exc) -> str:
     text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _not_implemented_name(exc) -> str | None:
@@ -721,6 +722,58 @@ def test_ex03_next_char_probs(ex03):
                      atol=1e-12, rtol=1e-9, hint=hint)
 
 
+def probs_problem(ex03) -> str:
+    """'' when softmax_with_temperature and next_char_probs are right on a small case;
+    otherwise the first of them that is not, so a sampling failure names its cause."""
+    rng = _rng(329)
+    params = random_params(rng)
+    h = 0.5 * rng.standard_normal(H)
+    logits = np.array([2.0, -1.0, 0.5, 3.0])
+    try:
+        with np.errstate(all="ignore"):
+            got = np.asarray(ex03.softmax_with_temperature(logits.copy(), 0.6), dtype=float)
+        if got.shape != (4,) or not same(got, softmax(logits / 0.6), 1e-9):
+            return "softmax_with_temperature"
+    except Exception:  # noqa: BLE001 - raising for a valid temperature is wrong too
+        return "softmax_with_temperature"
+    try:
+        probs, h_next = ex03.next_char_probs(copy_params(params), h.copy(), 3, 0.6)
+        want, want_h = step(params, h, 3, 0.6)
+        if not (same(np.asarray(probs, dtype=float), want, 1e-9)
+                and same(np.asarray(h_next, dtype=float), want_h, 1e-9)):
+            return "next_char_probs"
+    except Exception:  # noqa: BLE001
+        return "next_char_probs"
+    return ""
+
+
+@contextlib.contextmanager
+def probs_first(ex03, what):
+    """Run a sampling test; if it fails while a function it draws from is wrong, name that
+    function first (its own test names the mistake)."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - AssertionError and the student's own errors
+        if _not_implemented_name(exc):
+            raise
+        wrong = probs_problem(ex03)
+        if not wrong:
+            raise
+        raise AssertionError(f"{what}: fails, and it draws from {wrong}, which is wrong too "
+                             f"(see the {wrong} test): fix {wrong} first. The failure here: "
+                             f"{_first_line(exc)}") from None
+
+
+def draws_from_probs(test):
+    """Decorate a test of sampling: a failure while softmax_with_temperature or
+    next_char_probs is wrong names that function first."""
+    @functools.wraps(test)
+    def run(ex03, *args, **kwargs):
+        with probs_first(ex03, (test.__doc__ or test.__name__).partition(":")[0]):
+            return test(ex03, *args, **kwargs)
+    return run
+
+
 def successor_model(v=5):
     """A model that (at a low temperature) always writes the character after the one it
     reads, (ix + 1) % v: it ignores its state, so what it writes shows what it read."""
@@ -731,6 +784,7 @@ def successor_model(v=5):
 
 
 @pytest.mark.points(1)
+@draws_from_probs
 def test_ex03_sample_basics(ex03):
     """sample: n ids in range, own draws fed back, same seed same text, the rng argument only"""
     model = successor_model()
@@ -780,6 +834,7 @@ def _iid_model(p0):
 
 
 @pytest.mark.points(1)
+@draws_from_probs
 def test_ex03_sample_follows_next_char_probs(ex03):
     """sample: draws follow next_char_probs at T = 0.5, 1 and 2 (chi-square, 6000 draws each)"""
     p0 = np.array([0.30, 0.22, 0.17, 0.13, 0.10, 0.08])
@@ -875,6 +930,7 @@ def _by_previous(probs, draws, seed_ix):
 
 
 @pytest.mark.points(1)
+@draws_from_probs
 def test_ex03_sample_feeds_back_and_carries_state(ex03):
     """sample: each draw is read next and the state flows on (chi-square over 6000 draws)"""
     model = markov_model()
@@ -1139,6 +1195,7 @@ def distinct_fraction(ids, n):
 
 
 @pytest.mark.points(1)
+@draws_from_probs
 def test_ex03_temperature_experiment(ex03):
     """temperature_experiment: entropy over a context, a sample and its distinct n-grams per T"""
     rng = _rng(360)
