@@ -313,7 +313,10 @@ def clip_grad_norm(grads, max_norm):
         array times ``max_norm / total_norm`` when ``total_norm > max_norm``, otherwise plain
         copies. Clipping the global norm keeps the direction of the whole update.
 
-    Raise ``ValueError`` when ``max_norm <= 0``. Do not modify ``grads``.
+    Raise ``ValueError`` naming ``max_norm`` when ``max_norm <= 0``. Do not modify
+    ``grads``. Gradients of any float dtype give float64 ``clipped`` arrays, and the norm
+    is summed in float64 (float32 gradients included: their squares summed in float32 lose
+    digits).
     """
     # TODO: implement clip_grad_norm (see the docstring).
     raise NotImplementedError("clip_grad_norm")

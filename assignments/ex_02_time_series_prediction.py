@@ -8,7 +8,8 @@ forecast (tomorrow = today) for several window lengths, on 309 years of sunspot 
 
 Conventions used everywhere in this file (as in Exercise 1):
 
-* float64 arrays only;
+* float64 arrays only: array arguments may also be Python lists or integer arrays,
+  which every function converts to float64 (``np.asarray(a, dtype=np.float64)``);
 * a series is ``(T,)`` or ``(T, F)`` (F features, feature 0 is the one to forecast);
   windows are ``X (N, window, F)`` and targets ``y (N, horizon)``: examples, then time,
   then features, the layout Exercise 1's ``rnn_forward`` reads;

@@ -197,7 +197,8 @@ def encode(text, char_to_ix):
 def decode(ixs, ix_to_char):
     """The string whose characters have the ids ``ixs`` (any sequence of ints).
 
-    Raise ``ValueError`` for an id that ``ix_to_char`` does not have.
+    Raise ``ValueError`` naming ``ixs`` for an id that ``ix_to_char`` does not have (or one
+    that is not an integer).
     """
     # TODO: implement decode (see the docstring).
     raise NotImplementedError("decode")
@@ -406,7 +407,8 @@ def train_char_lm(text, hidden_size=64, seq_len=25, batch_size=16, num_epochs=10
         print_every: print a progress bar line every so many steps (0: silent).
         sample_every: print samples at each of ``temperatures`` every so many steps (0: never).
         max_seconds: stop after the step during which this many seconds have passed
-            (``None``: train all ``num_epochs``).
+            (``None``: train all ``num_epochs``). The clock is checked after each step, so
+            ``max_seconds=0`` trains exactly one step.
 
     Returns:
         ``(params, losses)``: the trained parameters and one float per training step, the

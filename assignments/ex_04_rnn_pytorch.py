@@ -601,7 +601,9 @@ def _demo(out_dir, seconds, quick):
     # Small matrices: one thread is fastest, and the guide's figures were measured so.
     torch.set_num_threads(1)
     device = select_device()
-    print(f"PyTorch {torch.__version__} on {device}, {torch.get_num_threads()} CPU threads\n")
+    threads = torch.get_num_threads()
+    print(f"PyTorch {torch.__version__} on {device}, {threads} CPU thread"
+          f"{'' if threads == 1 else 's'}\n")
     _agreement_check()
 
     sizes = [(8, 16, 32, 32), (32, 64, 64, 64), (32, 64, 128, 128)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -89,12 +90,22 @@ def test_make_check_works_inside_the_release(release):
     venv = REPO / ".venv"
     if not (venv / "bin" / "python").exists():
         pytest.skip("no .venv to reuse (make test creates it)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "IMPL"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MAKE", "IMPL")) and k not in ("CI", "STRICT")}
     env["CHECK_VENV"] = str(venv)
     base = ["make", "-s", "check", f"PYTHON={sys.executable}"]
     proc = subprocess.run(base, cwd=release, capture_output=True, text=True, env=env,
                           timeout=600)
     assert "Total: 0/" in proc.stdout and "not implemented yet" in proc.stdout
+    # Failing tests end with the table and a plain line, not make's "Error 1"; STRICT=1
+    # (and CI) keep the tests' exit status.
+    assert proc.returncode == 0 and "Error" not in proc.stderr, proc.stderr[-2000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"\d+ failed.*", last) or "public tests failed" in proc.stdout, last
+    one = "T=tests/public/test_ex01_basic_rnn.py::test_ex01_step_forward_values"
+    strict = subprocess.run(base + [one, "STRICT=1"], cwd=release, capture_output=True,
+                            text=True, env=env, timeout=600)
+    assert strict.returncode != 0 and "1 of 1 public tests failed." in strict.stdout
     # check.py alone (no make, as on Windows) gives the same table.
     proc = subprocess.run([sys.executable, "check.py"], cwd=release, capture_output=True,
                           text=True, env=dict(env, IMPL=str(REPO / "solutions")), timeout=600)

@@ -8,6 +8,7 @@ instead; the tests and their points are the same.
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,6 @@ from tests.public.harness import (
     load_in_process,
     rubric_entry,
 )
-from tests.public.misconceptions import ids_in
 
 _local_cache: dict = {}
 
@@ -98,16 +98,38 @@ def _reason(report) -> str:
     first = text.strip().splitlines()[0] if text.strip() else "failed"
     if first.startswith("NotImplementedError"):
         return "not implemented yet: " + first.partition(":")[2].strip()
-    return shorten(first.removeprefix("AssertionError: "))
+    return first.removeprefix("AssertionError: ")
 
 
-def shorten(line: str, width: int = 320) -> str:
-    """At most `width` characters, keeping the guide section and misconception id in view."""
-    if len(line) <= width:
-        return line
-    guide = line.rfind(' (guide: "')
-    tag = line[guide:] if guide > 0 and ids_in(line[guide:]) else ""
-    return line[: width - len(tag) - 4].rstrip() + " ..." + tag
+def wrap_reason(reason: str, width: int = 100, indent: int = 19) -> list[str]:
+    """The whole reason as lines of at most `width` characters: `-> ` on the first line,
+    the rest under it. Nothing is cut: the teaching sentence and the guide section often
+    come last."""
+    first = " " * indent + "-> "
+    return textwrap.wrap(reason, width=width, initial_indent=first,
+                         subsequent_indent=" " * len(first), break_long_words=False,
+                         break_on_hyphens=False) or [first.rstrip()]
+
+
+def _exercise_file(exid: str) -> Path:
+    impl = Path(os.environ.get("IMPL") or "assignments")
+    return (impl if impl.is_absolute() else REPO / impl) / EXERCISES[exid]
+
+
+def rerun_hints(first_failures: dict) -> list[str]:
+    """One rerun command per exercise with a failure (exercise id -> its first failing
+    test), the exercise whose file changed last first: the one the student works on."""
+    def changed(exid):
+        try:
+            return _exercise_file(exid).stat().st_mtime
+        except OSError:
+            return 0.0
+    order = sorted(first_failures, key=changed, reverse=True)
+    lines = []
+    for k, exid in enumerate(order):
+        label = f"{exid}, the file you changed last" if k == 0 and len(order) > 1 else exid
+        lines.append(f"  make check T='{first_failures[exid]}'   ({label})")
+    return lines
 
 
 def pytest_terminal_summary(terminalreporter, config):
@@ -122,7 +144,8 @@ def pytest_terminal_summary(terminalreporter, config):
     write(f"{'points':>9}  {'result':<6}  test")
     write("-" * 100)
     totals: dict = {}
-    first_failure = None
+    first_failures: dict = {}
+    failed = 0
     for nodeid, entry in entries.items():
         status, reason = _outcomes[nodeid]
         got = entry["points"] if status == "passed" else 0.0
@@ -131,8 +154,10 @@ def pytest_terminal_summary(terminalreporter, config):
         tot[1] += entry["points"]
         write(f"{got:>4g}/{entry['points']:<4g}  {status.upper():<6}  {entry['name']}")
         if status != "passed":
-            write(f"{'':>19}-> {reason}")
-            first_failure = first_failure or nodeid
+            failed += 1
+            for line in wrap_reason(reason):
+                write(line)
+            first_failures.setdefault(entry["exercise"], nodeid)
     write("-" * 100)
     for exid, (got, out_of) in totals.items():
         write(f"{exid} ({EXERCISES[exid]}): {got:g}/{out_of:g} public points")
@@ -140,8 +165,12 @@ def pytest_terminal_summary(terminalreporter, config):
     out_all = sum(t[1] for t in totals.values())
     write(f"Total: {got_all:g}/{out_all:g} public points. Hidden tests run when you submit; "
           "they use other sizes and seeds.")
-    if first_failure and len(entries) > 1:
-        write(f"Rerun one test with details:  make check T='{first_failure}'")
+    if first_failures and len(entries) > 1:
+        write("Rerun the first failing test with its details:")
+        for line in rerun_hints(first_failures):
+            write(line)
+    if failed:
+        write(f"{failed} of {len(entries)} public tests failed.")
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -666,6 +666,15 @@ def test_ex01_clip_small_and_errors(ex01):
     for bad in (0.0, -1.0):
         with pytest.raises(ValueError):
             ex01.clip_grad_norm({k: g.copy() for k, g in kept.items()}, bad)
+    clipped, total_norm = ex01.clip_grad_norm({k: g.astype(np.float32) for k, g in kept.items()},
+                                              5.0)
+    close_scalar(total_norm, np.sqrt(sum(np.sum(g.astype(np.float32).astype(np.float64)**2)
+                                         for g in kept.values())),
+                 what="clip_grad_norm total_norm (float32 grads, summed in float64)", atol=0,
+                 rtol=1e-12, hint=explain("float32-precision"))
+    for k in KEYS:
+        check_array(clipped[k], kept[k].shape, what=f"clip_grad_norm clipped[{k!r}] (float32 "
+                    "grads)", dtype=np.float64)
 
 
 @pytest.mark.points(0.5)

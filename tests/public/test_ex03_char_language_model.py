@@ -23,6 +23,7 @@ Rerun one test with details:  make check T='tests/public/test_ex03_char_language
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import re
 
@@ -40,6 +41,7 @@ from tests.public.harness import (
     figure_info,
     message_of,
     numerical_gradient,
+    raises_naming,
     scalar,
     unpack,
 )
@@ -256,7 +258,7 @@ def sonnets(start, stop) -> str:
 
 def _first_line(exc) -> str:
     text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _not_implemented_name(exc) -> str | None:
@@ -401,6 +403,8 @@ def test_ex03_encode_decode_round_trip(ex03):
     back = ex03.decode(want, list(chars))
     if back != text:
         raise AssertionError("decode: an int array of ids must decode like a list.")
+    raises_naming(lambda: ex03.decode([0, len(chars)], list(chars)), "ixs",
+                  f"decode of the id {len(chars)} with V = {len(chars)}")
     try:
         ex03.encode("brow?", dict(char_to_ix))
     except ValueError as exc:
@@ -718,6 +722,58 @@ def test_ex03_next_char_probs(ex03):
                      atol=1e-12, rtol=1e-9, hint=hint)
 
 
+def probs_problem(ex03) -> str:
+    """'' when softmax_with_temperature and next_char_probs are right on a small case;
+    otherwise the first of them that is not, so a sampling failure names its cause."""
+    rng = _rng(329)
+    params = random_params(rng)
+    h = 0.5 * rng.standard_normal(H)
+    logits = np.array([2.0, -1.0, 0.5, 3.0])
+    try:
+        with np.errstate(all="ignore"):
+            got = np.asarray(ex03.softmax_with_temperature(logits.copy(), 0.6), dtype=float)
+        if got.shape != (4,) or not same(got, softmax(logits / 0.6), 1e-9):
+            return "softmax_with_temperature"
+    except Exception:  # noqa: BLE001 - raising for a valid temperature is wrong too
+        return "softmax_with_temperature"
+    try:
+        probs, h_next = ex03.next_char_probs(copy_params(params), h.copy(), 3, 0.6)
+        want, want_h = step(params, h, 3, 0.6)
+        if not (same(np.asarray(probs, dtype=float), want, 1e-9)
+                and same(np.asarray(h_next, dtype=float), want_h, 1e-9)):
+            return "next_char_probs"
+    except Exception:  # noqa: BLE001
+        return "next_char_probs"
+    return ""
+
+
+@contextlib.contextmanager
+def probs_first(ex03, what):
+    """Run a sampling test; if it fails while a function it draws from is wrong, name that
+    function first (its own test names the mistake)."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - AssertionError and the student's own errors
+        if _not_implemented_name(exc):
+            raise
+        wrong = probs_problem(ex03)
+        if not wrong:
+            raise
+        raise AssertionError(f"{what}: fails, and it draws from {wrong}, which is wrong too "
+                             f"(see the {wrong} test): fix {wrong} first. The failure here: "
+                             f"{_first_line(exc)}") from None
+
+
+def draws_from_probs(test):
+    """Decorate a test of sampling: a failure while softmax_with_temperature or
+    next_char_probs is wrong names that function first."""
+    @functools.wraps(test)
+    def run(ex03, *args, **kwargs):
+        with probs_first(ex03, (test.__doc__ or test.__name__).partition(":")[0]):
+            return test(ex03, *args, **kwargs)
+    return run
+
+
 def successor_model(v=5):
     """A model that (at a low temperature) always writes the character after the one it
     reads, (ix + 1) % v: it ignores its state, so what it writes shows what it read."""
@@ -728,6 +784,7 @@ def successor_model(v=5):
 
 
 @pytest.mark.points(1)
+@draws_from_probs
 def test_ex03_sample_basics(ex03):
     """sample: n ids in range, own draws fed back, same seed same text, the rng argument only"""
     model = successor_model()
@@ -777,6 +834,7 @@ def _iid_model(p0):
 
 
 @pytest.mark.points(1)
+@draws_from_probs
 def test_ex03_sample_follows_next_char_probs(ex03):
     """sample: draws follow next_char_probs at T = 0.5, 1 and 2 (chi-square, 6000 draws each)"""
     p0 = np.array([0.30, 0.22, 0.17, 0.13, 0.10, 0.08])
@@ -872,6 +930,7 @@ def _by_previous(probs, draws, seed_ix):
 
 
 @pytest.mark.points(1)
+@draws_from_probs
 def test_ex03_sample_feeds_back_and_carries_state(ex03):
     """sample: each draw is read next and the state flows on (chi-square over 6000 draws)"""
     model = markov_model()
@@ -1041,7 +1100,7 @@ def check_training_steps(ex03, request, text, seq_len, batch_size, hidden, epoch
 
 @pytest.mark.points(0.25)
 def test_ex03_train_char_lm_zero_epochs(ex03, request):
-    """train_char_lm(num_epochs=0): the initial parameters and no losses"""
+    """train_char_lm(num_epochs=0): the initial parameters and no losses; max_seconds=0: one step"""
     text = sonnets(0, 400)
     with data_first(ex03, "train_char_lm"), exercise1_first(request, "train_char_lm"):
         zero, losses = unpack(ex03.train_char_lm(text, hidden_size=6, seq_len=7, batch_size=3,
@@ -1058,6 +1117,14 @@ def test_ex03_train_char_lm_zero_epochs(ex03, request):
             for k in KEYS)):
         raise AssertionError("train_char_lm(num_epochs=0): expected the initial parameters "
                              "(those a run with lr=1e-10 starts from, same rng).")
+    with data_first(ex03, "train_char_lm"), exercise1_first(request, "train_char_lm"):
+        _, one = unpack(ex03.with_timeout(60).train_char_lm(
+            text, hidden_size=6, seq_len=7, batch_size=3, num_epochs=2, rng=_rng(341),
+            max_seconds=0), ("params", "losses"), "train_char_lm(max_seconds=0)")
+    steps = len(losses_list(one, "train_char_lm(max_seconds=0)"))
+    if steps != 1:
+        raise AssertionError(f"train_char_lm(max_seconds=0): {steps} losses; the clock is "
+                             "checked after each step, so exactly one step runs.")
 
 
 @pytest.mark.points(0.75)
@@ -1128,6 +1195,7 @@ def distinct_fraction(ids, n):
 
 
 @pytest.mark.points(1)
+@draws_from_probs
 def test_ex03_temperature_experiment(ex03):
     """temperature_experiment: entropy over a context, a sample and its distinct n-grams per T"""
     rng = _rng(360)

@@ -280,6 +280,9 @@ def test_ex04_sequence_dataset(ex04, tt):
                              + explain("dataset-protocol"))
     with pytest.raises(ValueError), _named("SequenceDataset"):
         ex04.SequenceDataset(X_keep, y[:4])
+    with _named("SequenceDataset"):
+        raises_naming(lambda: ex04.SequenceDataset(X_keep[:0], y[:0]), "X",
+                      "SequenceDataset (X with no example)")
 
 
 def _batches(tt, loader, what):
