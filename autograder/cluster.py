@@ -11,6 +11,8 @@ optional extra requirements-cluster.txt (dask, distributed).
 from __future__ import annotations
 
 import contextlib
+import shutil
+import tempfile
 from collections.abc import Iterator
 
 CONNECT_TIMEOUT_S = 10
@@ -34,17 +36,22 @@ def dask_executor(address: str, jobs: int = 1) -> Iterator[object]:
     except ImportError:
         raise SchedulerError("--scheduler needs dask: pip install -r requirements-cluster.txt"
                              ) from None
-    cluster = None
+    cluster, scratch = None, None
     try:
         if address == "local":
+            # The workers' scratch space in a folder of ours (mode 0700), not a shared
+            # world-readable /tmp/dask-scratch-space.
+            scratch = tempfile.mkdtemp(prefix="rnn-dask-")
             # Processes, one thread each: one grade at a time per worker, as --jobs.
             cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+                                   dashboard_address=None, local_directory=scratch)
             address = cluster.scheduler_address
         client = Client(address, timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError) as exc:
         if cluster is not None:
             cluster.close()
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
         raise SchedulerError(f"--scheduler {address}: could not reach the Dask scheduler "
                              f"within {CONNECT_TIMEOUT_S} s ({type(exc).__name__}: {exc})"
                              ) from None
@@ -55,3 +62,5 @@ def dask_executor(address: str, jobs: int = 1) -> Iterator[object]:
         client.close()
         if cluster is not None:
             cluster.close()
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)

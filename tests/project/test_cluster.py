@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 import time
@@ -23,8 +24,10 @@ pytestmark = pytest.mark.timeout(900)
 EX1 = EXERCISES["ex01"]
 
 
-def _dask(*args):
+def _dask(scratch, *args):
+    # Scratch files in the test's folder, not a world-readable /tmp/dask-scratch-space.
     return subprocess.Popen([sys.executable, "-m", "dask", *args], cwd=REPO,
+                            env=dict(os.environ, DASK_TEMPORARY_DIRECTORY=str(scratch)),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -34,14 +37,14 @@ def scheduler(tmp_path_factory):
     from distributed import Client
 
     info = tmp_path_factory.mktemp("dask") / "scheduler.json"
-    procs = [_dask("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+    procs = [_dask(info.parent, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                    "--scheduler-file", str(info))]
     try:
         deadline = time.monotonic() + 60
         while not info.is_file() and time.monotonic() < deadline:
             time.sleep(0.2)
         # --no-nanny: a worker is one process, which a test can kill.
-        procs += [_dask("worker", "--scheduler-file", str(info), "--nthreads", "1",
+        procs += [_dask(info.parent, "worker", "--scheduler-file", str(info), "--nthreads", "1",
                         "--no-nanny", "--no-dashboard", "--host", "127.0.0.1")
                   for _ in range(2)]
         address = json.loads(info.read_text())["address"]
