@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.grade import _in_repo, printable
+from autograder.sandbox import cgroups
+from autograder.sandbox.client import JOBS_ENV, TIME_SCALE_ENV, grade_tasks
 from autograder.sandbox.isolation import EXIT_NO_SANDBOX
 
 REPO = Path(__file__).resolve().parent.parent
@@ -218,6 +220,45 @@ STOPPED = "not graded: grade-all was stopped (Ctrl-C) before its turn"
 CANCELLED = "not graded: its grade was cancelled (a second Ctrl-C)"
 
 
+def grade_group(jobs: int, label: str = "grade") -> tuple[cgroups.Group | None, str]:
+    """A cgroup for one grade of `jobs` running at once (and everything it starts): its
+    processes counted apart from the other grades' (pids.max: its trusted side and a
+    worker's limit) and a CPU quota of 1/jobs of this machine's CPUs, so that no
+    submission's processes or CPU load reach another's. Its workers' cgroups go inside.
+    (None, why) where the machine gives none."""
+    return cgroups.Group.create(label, pids=grade_tasks(), cpus=cgroups.cores() / jobs,
+                                nested=True)
+
+
+def grade_env(jobs: int) -> dict[str, str]:
+    """What a grade of `jobs` running at once is told: the jobs (its workers' RLIMIT_NPROC
+    backstop) and the factor on its wall-clock limits: 1 while its CPU quota is at least
+    one CPU (grades hardly use two), else as much as its quota is under one."""
+    return {JOBS_ENV: str(jobs),
+            TIME_SCALE_ENV: f"{max(1.0, jobs / cgroups.cores()):g}"}
+
+
+def plan_jobs(jobs: int, level: str) -> tuple[int, str | None]:
+    """How many grades may run at once here, and a note when it is fewer than asked for.
+    Each needs a cgroup of its own (grade_group): without one, a submission that holds
+    processes takes them from the others (RLIMIT_NPROC counts per uid, and every sandbox
+    of a batch runs as one uid) and one that spins the CPU slows the others past their
+    time limits."""
+    if jobs <= 1:
+        return 1, None
+    if level == "user":
+        # One student user is shared by all jobs; clearing its leftover processes after
+        # one submission would kill another's.
+        return 1, "grading one submission at a time (AUTOGRADER_STUDENT_USER is set)"
+    probe, how = grade_group(jobs, "probe")
+    if probe is None:
+        return 1, (f"grading one submission at a time, not {jobs}: each submission's "
+                   f"processes and CPU cannot be kept apart from the others' here ({how}; "
+                   "cgroups with the pids and cpu controllers, e.g. as root, are needed)")
+    probe.remove()
+    return jobs, None
+
+
 class Interrupt:
     """Ctrl-C during a class run. The first SIGINT stops new grades from starting and lets
     the running ones finish; a second one cancels those (SIGINT to each grade, which
@@ -311,10 +352,12 @@ def submission_dir(out_dir: Path, sub_id: str) -> Path:
 
 def _grade_one(sub: Submission, out_dir: Path, fresh: bool, exercises=None,
                interrupt: Interrupt | None = None,
-               level: str | None = None) -> tuple[dict | None, str]:
+               level: str | None = None, jobs: int = 1) -> tuple[dict | None, str]:
     """(results, how): how is "graded", "kept" (resumed) or why it was not graded.
     `level`: the isolation level the batch decided on; the child grades at it or fails,
-    and a child that could not start the sandbox is tried SANDBOX_TRIES times in all."""
+    and a child that could not start the sandbox is tried SANDBOX_TRIES times in all.
+    `jobs`: the grades running at once on this machine; each runs in a cgroup of its own
+    (grade_group) where the machine gives one."""
     target = submission_dir(out_dir, sub.id)
     results_path, print_path = target / "results.json", target / "fingerprint.txt"
     stamp = fingerprint(sub, exercises)
@@ -333,20 +376,27 @@ def _grade_one(sub: Submission, out_dir: Path, fresh: bool, exercises=None,
            str(results_path), "--quiet", "--log", str(target / "grader.log")]
     if exercises:
         cmd += ["--exercises", ",".join(exercises)]
-    env = dict(os.environ, **({"AUTOGRADER_ISOLATION": level} if level else {}))
+    env = dict(os.environ, **({"AUTOGRADER_ISOLATION": level} if level else {}),
+               **grade_env(jobs))
     try:
         for attempt in range(1, SANDBOX_TRIES + 1):
+            group, _ = grade_group(jobs)
             # A session of its own: the terminal's Ctrl-C goes to grade-all alone (Interrupt).
-            proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True, env=env,
-                                    start_new_session=True)
-            if interrupt is not None:
-                interrupt.track(proc)
             try:
-                _, stderr = proc.communicate()
-            finally:
+                proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, env=env,
+                                        start_new_session=True,
+                                        preexec_fn=group.enter if group else None)
                 if interrupt is not None:
-                    interrupt.untrack(proc)
+                    interrupt.track(proc)
+                try:
+                    _, stderr = proc.communicate()
+                finally:
+                    if interrupt is not None:
+                        interrupt.untrack(proc)
+            finally:
+                if group is not None:  # with anything the grade left running
+                    group.remove()
             if proc.returncode != EXIT_NO_SANDBOX or attempt == SANDBOX_TRIES or (
                     interrupt is not None and interrupt.stopping.is_set()):
                 break
@@ -417,12 +467,10 @@ def grade_class(folder: Path, out_dir: Path, jobs: int = 1, fresh: bool = False,
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     level = level or Limits().isolation().name
-    if jobs > 1 and level == "user":
-        # One student user is shared by all jobs; clearing its leftover processes after
-        # one submission would kill another's.
-        print("note: grading one submission at a time (AUTOGRADER_STUDENT_USER is set)",
-              file=sys.stderr)
-        jobs = 1
+    if executor is None:
+        jobs, note = plan_jobs(jobs, level)
+        if note:
+            print(f"note: {note}", file=sys.stderr)
     out_dir.mkdir(parents=True, exist_ok=True)
     bar = Progress(len(subs)) if progress else None
     graded: dict[str, tuple[Submission, dict | None, str]] = {}
@@ -431,7 +479,7 @@ def grade_class(folder: Path, out_dir: Path, jobs: int = 1, fresh: bool = False,
     here = executor is None
     with Interrupt() as interrupt, contextlib.nullcontext(pool) if executor else pool:
         futures = {pool.submit(_grade_one, sub, out_dir, fresh, exercises,
-                               interrupt if here else None, level): sub
+                               interrupt if here else None, level, max(1, jobs)): sub
                    for sub in subs}
         interrupt.futures = list(futures)
         for future in as_completed(futures):

@@ -39,6 +39,8 @@ import threading
 import time
 from pathlib import Path
 
+from autograder.sandbox import cgroups
+
 REPO = Path(__file__).resolve().parent.parent
 PARTS = ("check", "grade", "core1", "halfcore", "batch", "numpy", "charlm")
 
@@ -173,77 +175,16 @@ class TreeSampler:
         return {k: round(v, 2) for k, v in sorted(out.items())}
 
 
-class Cgroup:
-    """A cgroup (v1 or v2) that counts the CPU time of everything in it exactly and, with
-    `quota` (a fraction of one CPU), limits it. None where the machine gives none."""
+def _joiner(group: cgroups.Group):
+    """preexec_fn: the child, and all it starts, joins the cgroup; where it may not,
+    measure() notices (the cgroup then counts less than the processes it saw)."""
 
-    V2 = Path("/sys/fs/cgroup")
-
-    def __init__(self, paths: list[Path], v2: bool):
-        self.paths, self.v2 = paths, v2
-
-    @classmethod
-    def create(cls, quota: float | None = None) -> tuple[Cgroup | None, str]:
-        name = f"rnn-bench-{os.getpid()}-{time.monotonic_ns()}"
+    def join():
         try:
-            if (cls.V2 / "cgroup.controllers").is_file() and \
-                    "cpu" in (cls.V2 / "cgroup.controllers").read_text().split():
-                path = cls.V2 / name
-                path.mkdir()
-                group = cls([path], True)
-                if quota is not None:
-                    (path / "cpu.max").write_text(f"{int(quota * 100000)} 100000")
-                return group, "cgroup v2"
-            acct, cpu = Path("/sys/fs/cgroup/cpuacct"), Path("/sys/fs/cgroup/cpu")
-            paths = [acct / name]
-            if quota is not None:
-                paths.append(cpu / name)
-            made = []
-            try:
-                for path in paths:
-                    if path in made:
-                        continue
-                    path.mkdir()
-                    made.append(path)
-                group = cls(made, False)
-                if quota is not None:
-                    (cpu / name / "cpu.cfs_period_us").write_text("100000")
-                    (cpu / name / "cpu.cfs_quota_us").write_text(str(int(quota * 100000)))
-                if not (acct / name / "cpuacct.usage").is_file():
-                    raise OSError("no cpuacct.usage")
-                return group, "cgroup v1"
-            except BaseException:
-                for path in made:
-                    path.rmdir()
-                raise
-        except OSError as exc:
-            return None, f"no cgroup ({exc.strerror or exc})"
-
-    def enter(self):
-        """preexec_fn: the child, and all it starts, joins the cgroup (where it may not,
-        measure() notices: the cgroup then counts less than the processes it saw)."""
-        for path in self.paths:
-            try:
-                (path / "cgroup.procs").write_text("0")
-            except OSError:
-                pass
-
-    def cpu_s(self) -> float:
-        if self.v2:
-            for line in (self.paths[0] / "cpu.stat").read_text().splitlines():
-                if line.startswith("usage_usec"):
-                    return int(line.split()[1]) / 1e6
-            return float("nan")
-        return int((self.paths[0] / "cpuacct.usage").read_text()) / 1e9
-
-    def remove(self):
-        for path in self.paths:
-            for _ in range(50):
-                try:
-                    path.rmdir()
-                    break
-                except OSError:
-                    time.sleep(0.1)
+            group.enter()
+        except OSError:
+            pass
+    return join
 
 
 def measure(cmd: list[str], env: dict | None = None, quota: float | None = None,
@@ -251,12 +192,11 @@ def measure(cmd: list[str], env: dict | None = None, quota: float | None = None,
     """Run `cmd` in REPO: wall seconds, CPU seconds of its whole tree (exact from a cgroup
     where there is one, else the sum of the sampled processes' last CPU times, which
     misses each one's last moments), peak tree memory, worker processes started."""
-    if quota is not None:
-        group, how = Cgroup.create(quota)
-        if group is None:
-            return {"skipped": f"no CPU quota on this machine: {how}"}
-    else:
-        group, how = Cgroup.create()
+    # A cgroup counts the CPU time of everything in it exactly and, with `quota` (a
+    # fraction of one CPU), limits it.
+    group, how = cgroups.Group.create("bench", cpus=quota, account=True)
+    if quota is not None and group is None:
+        return {"skipped": f"no CPU quota on this machine: {how}"}
     if cores is not None:
         if shutil.which("taskset") is None:
             return {"skipped": "no taskset on this machine"}
@@ -267,7 +207,7 @@ def measure(cmd: list[str], env: dict | None = None, quota: float | None = None,
     try:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT,
-                                preexec_fn=group.enter if group else None)
+                                preexec_fn=_joiner(group) if group else None)
         sampler = TreeSampler(proc.pid)
         sampler.start()
         chunks: list[bytes] = []
@@ -285,6 +225,8 @@ def measure(cmd: list[str], env: dict | None = None, quota: float | None = None,
         reader.join(timeout=10)
         sampled = sum(i["cpu"] for i in sampler.seen.values())
         cpu = group.cpu_s() if group else sampled
+        if cpu != cpu:  # nan: the group has no CPU count to read
+            group, how, cpu = None, "sampled from /proc (the cgroup counts no CPU)", sampled
         if group and cpu < 0.5 * sampled:  # the child could not join the cgroup
             group, how, cpu = None, "sampled from /proc (could not join the cgroup)", sampled
             row["quota_not_applied"] = quota is not None

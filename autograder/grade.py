@@ -62,11 +62,13 @@ def exercise_suites(test_dirs=TEST_DIRS) -> dict[str, list[Path]]:
     return suites
 
 
-def run_tests(staging: Path, timeout: float = RUN_TIMEOUT_S, limits: Limits | None = None,
+def run_tests(staging: Path, timeout: float | None = None, limits: Limits | None = None,
               exercises=None, keep: set[int] | None = None) -> tuple[str, str, list[str]]:
     """Run the graded suites against the staged submission, one trusted pytest per
     exercise (see EXERCISE_TIMEOUT_S); with `exercises`, only those, and the others'
-    tests are collected (not run) so that the rubric stays whole.
+    tests are collected (not run) so that the rubric stays whole. Every wall-clock limit
+    (`timeout`: RUN_TIMEOUT_S) is stretched by `limits.time_scale` (a batch grade with
+    under one CPU of its own, see batch.py).
 
     Returns (recorded outcomes as JSON lines, pytest's own output for the grader's log,
     never shown to students, notes for the student on exercises whose run was cut short).
@@ -78,6 +80,8 @@ def run_tests(staging: Path, timeout: float = RUN_TIMEOUT_S, limits: Limits | No
     """
     limits = limits or Limits()
     keep = children() if keep is None else keep
+    scale = limits.time_scale
+    timeout = RUN_TIMEOUT_S * scale if timeout is None else timeout
     deadline = time.monotonic() + timeout
     records, logs, notes = [], [], []
     suites = exercise_suites(TEST_DIRS)
@@ -88,7 +92,7 @@ def run_tests(staging: Path, timeout: float = RUN_TIMEOUT_S, limits: Limits | No
     for exid, files in suites.items():
         if exercises and exid not in exercises:
             continue
-        limit = min(EXERCISE_TIMEOUT_S, deadline - time.monotonic())
+        limit = min(EXERCISE_TIMEOUT_S * scale, deadline - time.monotonic())
         if limit <= 1:
             notes.append(f"{exid}: not graded: the grading run's {timeout:.0f} s were used up")
             continue
@@ -146,9 +150,11 @@ def _run_exercise(files: list[Path], staging: Path, limit: float, limits: Limits
                   keep: set[int], *options: str) -> tuple[str, str, str | None]:
     """One exercise's trusted pytest: (outcome lines, its output, a note if cut short)."""
     read_fd, write_fd = os.pipe()
-    budget = max(1.0, min(limits.budget_s, limit - STUDENT_SHARE_S))
+    scale = limits.time_scale
+    budget = max(1.0, min(limits.budget_s * scale, limit - STUDENT_SHARE_S * scale))
     cmd = _pytest(files, "--staging", str(staging), "--outcomes", f"/dev/fd/{write_fd}",
-                  "--budget", f"{budget:g}", f"--timeout={min(TEST_TIMEOUT_S, limit):.0f}",
+                  "--budget", f"{budget:g}",
+                  f"--timeout={min(TEST_TIMEOUT_S * scale, limit):.0f}",
                   "--isolation", limits.isolation().name,
                   # pytest's own temp folders in the grader's: not /tmp/pytest-of-USER,
                   # which student code could create first.

@@ -35,6 +35,8 @@ SWITCH = "AUTOGRADER_CGROUPS"
 # controllers are handed to children): its parent is where new groups go.
 LEAF = "rnn-leaf"
 PERIOD_US = 100_000
+# What the groups inside a nested one (a worker's, inside its grade's) limit.
+NESTED = ("memory", "pids")
 
 
 def disabled() -> bool:
@@ -53,6 +55,15 @@ def _own() -> dict[str, str]:
         for name in controllers.split(",") if controllers else [""]:
             found[name] = path
     return found
+
+
+def cores() -> int:
+    """CPUs this process may run on (its affinity; a container may give fewer than the
+    machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _write(path: Path, value) -> None:
@@ -105,9 +116,10 @@ class Group:
                cpus: float | None = None, account: bool = False, nested: bool = False
                ) -> tuple[Group | None, str]:
         """A new group named after `label` with the limits given (None: no limit);
-        `account`: count its CPU time; `nested`: it will hold groups of its own (the
-        grade of a batch job, whose workers get theirs). Returns (group, how) or (None,
-        why not)."""
+        `cpus`: a CPU quota, in CPUs (0.5: half of one); `account`: count its CPU time;
+        `nested`: it will hold groups of its own (the grade of a batch job, whose workers
+        get theirs: in v2 the memory and pids controllers are handed down to them too).
+        Returns (group, how) or (None, why not)."""
         if disabled():
             return None, f"no cgroup ({SWITCH}=off)"
         if not MOUNT.is_dir():
@@ -117,7 +129,15 @@ class Group:
                                     ("cpu", cpus or account)) if want]
         try:
             if (MOUNT / "cgroup.controllers").is_file():
-                group = cls._create_v2(name, needed, nested)
+                below = [*dict.fromkeys(needed + list(NESTED))] if nested else needed
+                try:
+                    group = cls._create_v2(name, below, nested)
+                except OSError:
+                    if below == needed:
+                        raise
+                    # Without them to hand down: the workers inside get none of their own
+                    # (they then use the watchdog), the group's own limits still hold.
+                    group = cls._create_v2(name, needed, nested)
             else:
                 group = cls._create_v1(name, needed + (["cpuacct"] if account else []))
         except OSError as exc:

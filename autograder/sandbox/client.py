@@ -37,6 +37,43 @@ RUNTIME_FILES = {
 
 # RLIMIT_AS of a worker: a backstop for the watchdog's blind moments, not the limit.
 AS_BACKSTOP_MB = 65536
+# Processes (and threads) of one worker's tree.
+PROCESSES = 256
+
+
+# What `grade-all` tells each grade it runs (see batch.py): how many grades run at once,
+# and how much longer than alone its wall-clock limits are (more jobs than CPUs: each
+# grade's CPU quota is under one CPU, so everything it does takes that much longer).
+JOBS_ENV, TIME_SCALE_ENV = "AUTOGRADER_JOBS", "AUTOGRADER_TIME_SCALE"
+
+
+def _env_number(name: str, default: float, least: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= least:
+        raise ValueError(f"{name}: expected a number >= {least:g}, got {text!r}")
+    return value
+
+
+def time_scale() -> float:
+    """The factor on every wall-clock limit of this grade (AUTOGRADER_TIME_SCALE; 1)."""
+    return _env_number(TIME_SCALE_ENV, 1.0, 1.0)
+
+
+def trusted_tasks() -> int:
+    """Processes and threads one grade's trusted side may need besides its student
+    worker (the grade, its pytest, their threads, bwrap): torch starts a thread per CPU."""
+    return 256 + 8 * cgroups.cores()
+
+
+def grade_tasks(processes: int = PROCESSES) -> int:
+    """pids.max of one grade's cgroup in a batch: its trusted side and one worker."""
+    return processes + trusted_tasks()
 
 
 class StudentCodeError(Exception):
@@ -116,7 +153,7 @@ class Limits:
 
     def __init__(self, memory_mb=3072, cpu_s=600, file_mb=64, scratch_mb=256, user=None,
                  budget_s=100.0, scratch_entries=10_000, scratch_depth=32, level=None,
-                 processes=256):
+                 processes=PROCESSES):
         # memory_mb: what one worker's process tree may use (resident, not mapped): a
         # memory cgroup where one can be made, else a watchdog (see StudentProcess).
         self.memory_mb, self.cpu_s, self.file_mb = memory_mb, cpu_s, file_mb
@@ -130,6 +167,10 @@ class Limits:
         self.user = user if user is not None else os.environ.get("AUTOGRADER_STUDENT_USER")
         self.level = level
         self._isolation = None
+        # Set by grade-all for its grades (see JOBS_ENV): per-call and load timeouts are
+        # stretched by time_scale; jobs sizes the host-wide RLIMIT_NPROC backstop.
+        self.time_scale = time_scale()
+        self.jobs = int(_env_number(JOBS_ENV, 1, 1))
 
     def isolation(self) -> isolation.Level:
         """The level student processes run at: the one given, else the strongest this
@@ -212,10 +253,14 @@ class Limits:
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             if drop:
                 _become(ids)
-            if ids is not None and group is None:
-                # Counts all processes of the student uid, host-wide (root is exempt): only
-                # where no pids cgroup counts this worker's own.
-                resource.setrlimit(resource.RLIMIT_NPROC, (self.processes, self.processes))
+            if ids is not None:
+                # Counts all processes of the student uid, host-wide (root is exempt), so
+                # every job of a batch shares it: the limit only where no pids cgroup counts
+                # this worker's own (batch.py then grades one at a time), else a backstop
+                # above what all the jobs' grades may hold together.
+                nproc = self.processes if group is None else (
+                    self.jobs * grade_tasks(self.processes) + self.processes)
+                resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
 
         return apply
 
@@ -283,12 +328,13 @@ class StudentProcess:
         self.req, self.resp = req_w, resp_r
         os.set_blocking(self.req, False)
         self.generation += 1
+        load_timeout = self.load_timeout * self.limits.time_scale
         try:
-            header, _ = wire.read_message(self.resp, time.monotonic() + self.load_timeout)
+            header, _ = wire.read_message(self.resp, time.monotonic() + load_timeout)
         except TimeoutError:
             self.stop()
             raise SubmissionError(
-                f"{self.module_name}.py: importing the file took over {self.load_timeout:.0f} s "
+                f"{self.module_name}.py: importing the file took over {load_timeout:.0f} s "
                 "(does it train or loop at import time? Put demo code under "
                 "if __name__ == '__main__':)") from None
         except (EOFError, wire.WireError, ValueError):
@@ -477,7 +523,7 @@ class StudentProcess:
                 request["put"] = put
         if runtime is not None:
             request["runtime"] = runtime
-        requested, timeout = timeout, min(timeout, self.budget_left)
+        requested, timeout = timeout, min(timeout * self.limits.time_scale, self.budget_left)
         started = time.monotonic()
         try:
             wire.write_message(self.req, request, arrays, started + timeout)
