@@ -1,8 +1,9 @@
 """Public tests for Exercise 2: forecasting a time series with a many-to-one RNN.
 
 Each test's docstring starts with the name shown in the points table. Expected values come
-from this file's own forward computations (windows cut with a loop, z-scores, the model's
-forecast ``h_T @ Wy + by``, the mean squared error); expected gradients come from centered
+from this file's own forward computations (windows cut with a loop, the model's forecast
+``h_T @ Wy + by``, the mean squared error) or, for the scaler, from fixtures/ex02.npz (inputs
+and the reference's outputs, saved); expected gradients come from centered
 differences of those, never from a backward pass. When a result is wrong, the message says
 which output, how, the idea involved and the section of guides/rnn_guide.md about it; it
 compares your result with what a known mistake would give ("twins") to name the mistake.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -48,6 +50,12 @@ def _rng(seed):
     return np.random.default_rng(seed)
 
 
+# Inputs and the reference's outputs for the scaler tests (`python -m autograder.fixtures`
+# writes them): z-scores are read, not computed here.
+with np.load(Path(__file__).parent / "fixtures" / "ex02.npz") as _saved:
+    SAVED = {name: _saved[name] for name in _saved.files}
+
+
 # ---------------------------------------------------------------------------------------
 # This file's own computations (the expected values): forward formulas only
 # ---------------------------------------------------------------------------------------
@@ -63,14 +71,6 @@ def windows_by_loop(series, window, horizon, shift=0):
     y = np.array([s[i + window + shift:i + window + shift + horizon, 0]
                   for i in range(n) if i + window + shift + horizon <= len(s)])
     return X, y.reshape(-1, horizon)
-
-
-def zscore(a, reference):
-    """(a - mean) / std with the statistics of `reference` (per feature, ddof=0)."""
-    reference = np.asarray(reference, dtype=np.float64)
-    axes = None if reference.ndim == 1 else tuple(range(reference.ndim - 1))
-    mean, std = reference.mean(axis=axes), reference.std(axis=axes)
-    return (np.asarray(a, dtype=np.float64) - mean) / np.where(std == 0, 1.0, std)
 
 
 def rnn_states(X, params):
@@ -249,12 +249,12 @@ def _this_exercise_wrong(ex02, names) -> str:
 
     def scaler_ok():
         scaler = ex02.Scaler().fit(series[:10].copy())
-        return same(scaler.transform(series.copy()), zscore(series, series[:10]))
+        return same(scaler.transform(series.copy()), SAVED["small_z"])
 
     def prepare_ok():
         data = ex02.prepare_data(series.copy(), 3, 1, 0.5, 0.25)
-        want = windows_by_loop(zscore(series[15:], series[:10]), 3, 1)
-        return same(data["X_test"], want[0]) and same(data["y_test"], want[1])
+        return same(data["X_test"], SAVED["small_X_test"]) and same(data["y_test"],
+                                                                    SAVED["small_y_test"])
 
     def naive_ok():
         X = np.arange(12.0).reshape(2, 3, 2)
@@ -475,16 +475,15 @@ def _fit(scaler, a, what):
 @pytest.mark.points(1)
 def test_ex02_scaler(ex02):
     """Scaler: per-feature z-scores from the data it was fit on (ddof=0), applied elsewhere"""
-    rng = _rng(203)
-    train = rng.normal(5.0, 2.0, 40)
-    later = rng.normal(9.0, 4.0, 15)  # another level: its own statistics would differ
+    train = SAVED["scaler_train"]
+    later = SAVED["scaler_later"]  # another level: its own statistics would differ
     scaler = _fit(_new_scaler(ex02), train.copy(), "1-D series")
     got = scaler.transform(later.copy())
-    want = zscore(later, train)
+    want = SAVED["scaler_later_z"]
     what = "Scaler.transform (fit on one part, applied to another)"
     check_array(got, later.shape, what=what)
     if not same(got, want):
-        if same(got, zscore(later, later)):
+        if same(got, SAVED["scaler_later_own_z"]):
             raise AssertionError(f"{what}: these are z-scores with the statistics of the data "
                                  "being transformed, not of the data fit() saw." +
                                  explain("scaler-leak"))
@@ -497,12 +496,11 @@ def test_ex02_scaler(ex02):
     assert_close(back, later, what="Scaler.inverse_transform (of transform's result)",
                  hint="inverse_transform undoes transform: multiply by std, then add the mean.")
 
-    two = np.column_stack([rng.normal(-3.0, 0.5, 30), rng.normal(50.0, 10.0, 30),
-                           np.full(30, 7.0)])  # the last feature is constant
+    two = SAVED["scaler_two"]  # the last feature is constant
     scaler = _fit(_new_scaler(ex02), two.copy(), "(T, F) series with a constant feature")
-    windows = rng.normal(0.0, 5.0, (4, 6, 3))
+    windows = SAVED["scaler_windows"]
     got = scaler.transform(windows.copy())
-    want = zscore(windows, two)
+    want = SAVED["scaler_windows_z"]
     what = "Scaler.transform (fit on (30, 3), applied to windows (4, 6, 3))"
     check_array(got, windows.shape, what=what)
     if not same(got, want):
@@ -541,7 +539,7 @@ def _prepare_data_no_leakage(ex02):
                              f"'scaler'; got {found}.")
     train, val, test = series[:60], series[60:80], series[80:]
     for name, part in (("train", train), ("val", val), ("test", test)):
-        want_X, want_y = windows_by_loop(zscore(part, train), window, horizon)
+        want_X, want_y = SAVED[f"prepare_X_{name}"], SAVED[f"prepare_y_{name}"]
         X, y = data["X_" + name], data["y_" + name]
         what = f"prepare_data X_{name} (T=100, 0.6/0.2, window={window}, horizon={horizon})"
         if isinstance(X, np.ndarray) and X.ndim == 3 and X.shape[0] != want_X.shape[0]:
@@ -550,11 +548,10 @@ def _prepare_data_no_leakage(ex02):
                                  explain("windows-cross-segments"))
         check_array(X, want_X.shape, what=what)
         if not same(X, want_X):
-            if same(X, windows_by_loop(zscore(part, series), window, horizon)[0]):
+            if same(X, SAVED[f"prepare_whole_X_{name}"]):
                 raise AssertionError(f"{what}: scaled with the statistics of the whole series."
                                      + explain("scaler-leak"))
-            if name != "train" and same(X, windows_by_loop(zscore(part, part), window,
-                                                           horizon)[0]):
+            if name != "train" and same(X, SAVED[f"prepare_own_X_{name}"]):
                 raise AssertionError(f"{what}: scaled with the {name} part's own statistics." +
                                      explain("scaler-leak"))
             assert_close(X, want_X, what=what, hint=explain("scaler-leak"))
