@@ -43,8 +43,15 @@ def _shifted_series(T=100):
     return np.sin(2 * np.pi * t / 9.0) + np.where(t >= 60, 4.0 + 0.05 * (t - 60), 0.0)
 
 
+def _learnable_series(n, phase=0.0):
+    """learnable_series of test_ex02_*.py: two clean sines."""
+    t = np.arange(n, dtype=np.float64)
+    return np.sin(2 * np.pi * t / 12.5 + phase) + 0.5 * np.sin(2 * np.pi * t / 5.3 + 1.0)
+
+
 def ex02_arrays() -> dict[str, np.ndarray]:
-    """Inputs and the reference's Scaler and prepare_data outputs for test_ex02_*.py."""
+    """Inputs and the reference's make_windows, Scaler and prepare_data outputs for
+    test_ex02_*.py."""
     ex02 = _reference("ex_02_time_series_prediction.py")
     out = {}
     rng = np.random.default_rng(203)
@@ -61,7 +68,23 @@ def ex02_arrays() -> dict[str, np.ndarray]:
     data = ex02.prepare_data(small, 3, 1, 0.5, 0.25)
     out.update(small_z=ex02.Scaler().fit(small[:10]).transform(small),
                small_X_test=data["X_test"], small_y_test=data["y_test"])
+    # make_windows: the cases of the window tests (and the training windows of the fit
+    # tests), each under its name with _series, _X and _y.
+    rng = np.random.default_rng(201)
+    cases = {f"windows_T12_w{w}_h{h}": (100.0 + np.arange(12.0), w, h)
+             for w, h in ((4, 1), (3, 3), (1, 1))}
+    cases.update(windows_T30_F3=(rng.standard_normal((30, 3)), 5, 2),
+                 windows_T6_w4_h2=(np.arange(6.0), 4, 2),
+                 windows_small=(small, 3, 2),
+                 windows_learnable=(_learnable_series(160), 6, 1))
+    for key, (values, window, horizon) in cases.items():
+        X, y = ex02.make_windows(values, window, horizon)
+        out.update({f"{key}_series": values, f"{key}_X": X, f"{key}_y": y})
+    # the targets a student who took the last feature would give
+    out["windows_T30_F3_y_last"] = ex02.make_windows(cases["windows_T30_F3"][0][:, ::-1],
+                                                     5, 2)[1]
     series = _shifted_series(100)
+    out["prepare_y_test_units"] = ex02.make_windows(series[80:], 4, 2)[1]
     data = ex02.prepare_data(series, 4, 2, 0.6, 0.2)
     for name, part in (("train", series[:60]), ("val", series[60:80]), ("test", series[80:])):
         out[f"prepare_X_{name}"], out[f"prepare_y_{name}"] = data[f"X_{name}"], data[f"y_{name}"]
