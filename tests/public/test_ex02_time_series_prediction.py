@@ -61,11 +61,6 @@ with np.load(Path(__file__).parent / "fixtures" / "ex02.npz") as _saved:
 # ---------------------------------------------------------------------------------------
 
 
-def saved_windows(key):
-    """(series, X, y) of a window case saved in fixtures/ex02.npz."""
-    return SAVED[f"{key}_series"], SAVED[f"{key}_X"], SAVED[f"{key}_y"]
-
-
 def rnn_states(X, params):
     """Hidden states h_1..h_T of a tanh RNN run from h0 = 0, (N, T, H)."""
     h = np.zeros((X.shape[0], params["Wh"].shape[0]))
@@ -283,11 +278,11 @@ def builds_on(ex02, what, names):
 # ---------------------------------------------------------------------------------------
 
 
-def _check_window_shapes(X, y, series, window, horizon, label):
-    """Type, dtype and shape of (X, y), naming the mistake behind a wrong shape."""
-    s = np.asarray(series)
-    n, f = len(s) - window - horizon + 1, 1 if s.ndim == 1 else s.shape[1]
-    want_X = np.empty((n, window, f))
+def _check_window_shapes(X, y, key, window, horizon, label):
+    """Type, dtype and shape of (X, y) against the saved case `key`, naming the mistake
+    behind a wrong shape."""
+    want_X = SAVED[f"{key}_X"]
+    n, f = want_X.shape[0], want_X.shape[2]
     what = f"make_windows X ({label})"
     if isinstance(X, np.ndarray) and X.shape != want_X.shape:
         if X.ndim == 2 and X.shape == (n, window) and f == 1:
@@ -313,9 +308,9 @@ def _check_window_shapes(X, y, series, window, horizon, label):
 def _check_windows(fn_result, key, window, horizon, label):
     """The student's (X, y) against the saved case `key`; names the mistake when a twin
     matches."""
-    series, want_X, want_y = saved_windows(key)
+    want_X, want_y = SAVED[f"{key}_X"], SAVED[f"{key}_y"]
     X, y = unpack(fn_result, ("X", "y"), "make_windows")
-    _check_window_shapes(X, y, series, window, horizon, label)
+    _check_window_shapes(X, y, key, window, horizon, label)
     n = want_X.shape[0]
     what = f"make_windows X ({label})"
     if not same(X, want_X):
@@ -363,7 +358,7 @@ def test_ex02_make_windows_invariants(ex02):
     label = f"T={T}, F={F}, window={window}, horizon={horizon}"
     X, y = unpack(result, ("X", "y"), "make_windows")
     n = T - window - horizon + 1
-    _check_window_shapes(X, y, series, window, horizon, label)
+    _check_window_shapes(X, y, "windows_T30_F3", window, horizon, label)
     if not same(X[1:, :-1], X[:-1, 1:]):
         raise AssertionError(f"make_windows X ({label}): X[i + 1] must be X[i] moved on by one "
                              "step (X[i + 1, :-1] == X[i, 1:]); it is not." +
