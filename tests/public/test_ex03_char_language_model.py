@@ -1155,7 +1155,8 @@ def test_ex03_temperature_experiment(ex03):
         hint = ("The mean over the context's positions of -sum(p * log p), p the next-"
                 "character distribution at this temperature after each character read from "
                 "a zero state.")
-        if np.isclose(got, context_entropies(params, context, 1.0), rtol=1e-8) and temp != 1.0:
+        if temp != 1.0 and (np.isclose(got, context_entropies(params, context, 1.0), rtol=1e-8)
+                            or _ignores_temperature(ex03)):
             hint = "It is the entropy at T = 1: use the temperature." + explain(
                 "temperature-ignored")
         else:
@@ -1168,6 +1169,15 @@ def test_ex03_temperature_experiment(ex03):
     if not rows[0]["distinct"] < rows[-1]["distinct"]:
         raise AssertionError("temperature_experiment: the sample at T=0.05 is not less diverse "
                              "than the one at T=3; draw each sample at its own temperature.")
+
+
+def _ignores_temperature(ex03) -> bool:
+    """Does the student's softmax_with_temperature give the same at T = 0.5 and T = 1?"""
+    logits = np.array([0.0, 1.0, 2.0])
+    with contextlib.suppress(Exception):
+        return same(np.asarray(ex03.softmax_with_temperature(logits.copy(), 0.5)),
+                    np.asarray(ex03.softmax_with_temperature(logits.copy(), 1.0)))
+    return False
 
 
 @pytest.mark.points(0.5)
