@@ -22,6 +22,7 @@ It is a guard against accidents in our own files, not against a determined autho
 from __future__ import annotations
 
 import ast
+import copy as copy_module
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,3 +91,136 @@ def scan_paths(paths, root: Path) -> list[Finding]:
         rel = str(Path(path).resolve().relative_to(root.resolve()))
         findings += scan_text(Path(path).read_text(encoding="utf-8"), rel)
     return findings
+
+
+# ---------------------------------------------------------------------------------------
+# Copies of graded code: a shipped function holding an expression of a solution block
+# ---------------------------------------------------------------------------------------
+
+MIN_COPY_NODES = 9  # smaller expressions (``x @ W + b``) are too common to mean anything
+_NOT_COUNTED = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+
+
+def _size(node: ast.AST) -> int:
+    return sum(not isinstance(n, _NOT_COUNTED) for n in ast.walk(node))
+
+
+def fingerprint(node: ast.expr, keep: frozenset = frozenset()) -> str:
+    """The expression's AST with every name outside `keep` renamed by order of first
+    appearance (``v0``, ``v1``...), so ``e / e.sum(-1)`` and ``x / x.sum(-1)`` agree.
+    Attribute names, called module functions (``np.tanh``) and constants stay."""
+    order: dict[str, str] = {}
+
+    class _Rename(ast.NodeTransformer):
+        def visit_Call(self, n):
+            self.generic_visit(n) if not isinstance(n.func, ast.Name) else [
+                self.visit(a) for a in (*n.args, *n.keywords)]
+            return n
+
+        def visit_Name(self, n):
+            if n.id in keep:
+                return n
+            return ast.Name(id=order.setdefault(n.id, f"v{len(order)}"), ctx=ast.Load())
+
+    copy = _Rename().visit(copy_module.deepcopy(node))
+    return ast.dump(copy, include_attributes=False)
+
+
+def _module_names(tree: ast.Module) -> frozenset:
+    """Names a module imports (np, torch, nn, math): they stay in a fingerprint."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return frozenset(names)
+
+
+def _computed(body):
+    """The values a function computes (assigned, returned, passed on), not the tests of
+    its `if`s or the messages of its `raise`s: argument checks are alike everywhere."""
+    for stmt in body:
+        if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Expr)):
+            if stmt.value is not None:
+                yield stmt.value
+        elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+            yield stmt.iter
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for field in ("body", "orelse", "finalbody"):
+                yield from _computed(getattr(stmt, field, []))
+            for handler in getattr(stmt, "handlers", []):
+                yield from _computed(handler.body)
+
+
+_DISPLAYS = (ast.Constant, ast.Tuple, ast.List, ast.Dict, ast.Set, ast.DictComp,
+             ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.Call, ast.Subscript)
+
+
+def _arithmetic(node: ast.expr) -> bool:
+    """A formula: it does arithmetic on arrays (`x @ W`, `z - z.max()`), not only
+    builds a container, calls a helper or slices."""
+    return not isinstance(node, _DISPLAYS) or (
+        isinstance(node, ast.Call) and any(isinstance(n, ast.BinOp) for n in ast.walk(node)))
+
+
+def _expressions(body, min_nodes):
+    for value in _computed(body):
+        for node in ast.walk(value):
+            if isinstance(node, ast.expr) and _arithmetic(node) and _size(node) >= min_nodes:
+                yield node
+
+
+def graded_fingerprints(source: str, where: str, min_nodes: int = MIN_COPY_NODES) -> dict:
+    """fingerprint -> "where:function" for every expression of at least `min_nodes` nodes
+    inside a ``# BEGIN SOLUTION`` block of `source` (a solutions/ file)."""
+    tree = ast.parse(source)
+    keep = _module_names(tree)
+    lines = source.splitlines()
+    spans, start = [], None
+    for number, line in enumerate(lines, start=1):
+        if line.strip() == "# BEGIN SOLUTION":
+            start = number
+        elif line.strip() == "# END SOLUTION" and start is not None:
+            spans.append((start, number))
+            start = None
+    found = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        inside = [s for s in node.body if any(lo < s.lineno < hi for lo, hi in spans)]
+        for expr in _expressions(inside, min_nodes):
+            found.setdefault(fingerprint(expr, keep), f"{where}:{node.name}")
+    return found
+
+
+def scan_copies(text: str, path: str, graded: dict,
+                min_nodes: int = MIN_COPY_NODES) -> list[Finding]:
+    """Functions of `text` (shipped Python) holding an expression of a graded solution,
+    up to the names of variables (`graded` from `graded_fingerprints`). Docstrings and
+    other constants never match: only computations do."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    keep = _module_names(tree)
+    findings, seen = [], set()
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        body = node.body if isinstance(node.body, list) else [ast.Expr(node.body)]
+        for expr in _expressions(body, min_nodes):
+            source = graded.get(fingerprint(expr, keep))
+            if source and (expr.lineno, source) not in seen:
+                seen.add((expr.lineno, source))
+                name = getattr(node, "name", "<lambda>")
+                findings.append(Finding(path, expr.lineno, f"{name} computes like {source}",
+                                        ast.unparse(expr)))
+    return findings
+
+
+def solution_fingerprints(root: Path) -> dict:
+    """The graded fingerprints of every solutions/ex_*.py under `root` (the repository)."""
+    graded = {}
+    for path in sorted((root / "solutions").glob("ex_*.py")):
+        graded.update(graded_fingerprints(path.read_text(encoding="utf-8"),
+                                          f"solutions/{path.name}"))
+    return graded

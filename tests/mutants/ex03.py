@@ -41,10 +41,32 @@ MUTANTS = [
         "ex03",
         "next_char_probs always uses temperature 1",
         "temperature",
-        "temperature-before-softmax",
+        "temperature-ignored",
         (
             'softmax_with_temperature(h_next @ p["Wy"] + p["by"], temperature)',
             'softmax_with_temperature(h_next @ p["Wy"] + p["by"], 1.0)',
+        ),
+    ),
+    mutant(
+        "temperature_ignored_in_softmax",
+        "ex03",
+        "softmax_with_temperature never divides by the temperature",
+        "temperature",
+        "temperature-ignored",
+        (
+            "z = np.asarray(logits, dtype=np.float64) / float(temperature)",
+            "z = np.asarray(logits, dtype=np.float64)",
+        ),
+    ),
+    mutant(
+        "temperature_ignored_in_sample",
+        "ex03",
+        "sample calls next_char_probs without the temperature",
+        "temperature",
+        "temperature-ignored",
+        (
+            "        probs, h = next_char_probs(p, h, ix, temperature)\n",
+            "        probs, h = next_char_probs(p, h, ix)\n",
         ),
     ),
     mutant(

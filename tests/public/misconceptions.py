@@ -261,6 +261,11 @@ MISCONCEPTIONS: dict[str, tuple[str, str]] = {
     "temperature-before-softmax": (
         "The temperature divides the logits before the softmax: softmax(logits / T).",
         "Temperature"),
+    "temperature-ignored": (
+        "The temperature changes the distribution: every function given a temperature "
+        "passes it on (next_char_probs to softmax_with_temperature, sample to "
+        "next_char_probs) and divides the logits by it; T = 1 is only the default.",
+        "Temperature"),
     "temperature-positive": (
         "A temperature must be a number > 0: dividing by 0 or flipping the sign of the "
         "logits means nothing, so refuse it with a ValueError.",

@@ -1,8 +1,9 @@
 """Public tests for Exercise 2: forecasting a time series with a many-to-one RNN.
 
 Each test's docstring starts with the name shown in the points table. Expected values come
-from this file's own forward computations (windows cut with a loop, z-scores, the model's
-forecast ``h_T @ Wy + by``, the mean squared error); expected gradients come from centered
+from this file's own forward computations (the model's forecast ``h_T @ Wy + by``, the mean
+squared error) or, for windows and the scaler, from fixtures/ex02.npz (inputs and the
+reference's outputs, saved); expected gradients come from centered
 differences of those, never from a backward pass. When a result is wrong, the message says
 which output, how, the idea involved and the section of guides/rnn_guide.md about it; it
 compares your result with what a known mistake would give ("twins") to name the mistake.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -48,29 +50,15 @@ def _rng(seed):
     return np.random.default_rng(seed)
 
 
+# Inputs and the reference's outputs for the window and scaler tests (`python -m
+# autograder.fixtures` writes them): windows and z-scores are read, not computed here.
+with np.load(Path(__file__).parent / "fixtures" / "ex02.npz") as _saved:
+    SAVED = {name: _saved[name] for name in _saved.files}
+
+
 # ---------------------------------------------------------------------------------------
 # This file's own computations (the expected values): forward formulas only
 # ---------------------------------------------------------------------------------------
-
-
-def windows_by_loop(series, window, horizon, shift=0):
-    """Sliding windows cut one by one. `shift` moves the targets: 0 is right, -1 puts
-    the first target inside the window, +1 skips a step (the twins of two mistakes)."""
-    s = np.asarray(series, dtype=np.float64)
-    s = s[:, None] if s.ndim == 1 else s
-    n = len(s) - window - horizon + 1
-    X = np.array([s[i:i + window] for i in range(n)]).reshape(n, window, s.shape[1])
-    y = np.array([s[i + window + shift:i + window + shift + horizon, 0]
-                  for i in range(n) if i + window + shift + horizon <= len(s)])
-    return X, y.reshape(-1, horizon)
-
-
-def zscore(a, reference):
-    """(a - mean) / std with the statistics of `reference` (per feature, ddof=0)."""
-    reference = np.asarray(reference, dtype=np.float64)
-    axes = None if reference.ndim == 1 else tuple(range(reference.ndim - 1))
-    mean, std = reference.mean(axis=axes), reference.std(axis=axes)
-    return (np.asarray(a, dtype=np.float64) - mean) / np.where(std == 0, 1.0, std)
 
 
 def rnn_states(X, params):
@@ -90,12 +78,6 @@ def forecast(X, params):
 
 def mean_squared(a, b):
     return float(np.mean((np.asarray(a) - np.asarray(b)) ** 2))
-
-
-def learnable_series(n, phase=0.0):
-    """Two clean sines: a few past values determine the next one exactly."""
-    t = np.arange(n, dtype=np.float64)
-    return np.sin(2 * np.pi * t / 12.5 + phase) + 0.5 * np.sin(2 * np.pi * t / 5.3 + 1.0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -239,8 +221,7 @@ def _this_exercise_wrong(ex02, names) -> str:
 
     def windows_ok():
         X, y = ex02.make_windows(series.copy(), 3, 2)
-        want_X, want_y = windows_by_loop(series, 3, 2)
-        return same(X, want_X) and same(y, want_y)
+        return same(X, SAVED["windows_small_X"]) and same(y, SAVED["windows_small_y"])
 
     def split_ok():
         parts = ex02.chronological_split(series.copy(), 0.5, 0.25)
@@ -249,12 +230,12 @@ def _this_exercise_wrong(ex02, names) -> str:
 
     def scaler_ok():
         scaler = ex02.Scaler().fit(series[:10].copy())
-        return same(scaler.transform(series.copy()), zscore(series, series[:10]))
+        return same(scaler.transform(series.copy()), SAVED["small_z"])
 
     def prepare_ok():
         data = ex02.prepare_data(series.copy(), 3, 1, 0.5, 0.25)
-        want = windows_by_loop(zscore(series[15:], series[:10]), 3, 1)
-        return same(data["X_test"], want[0]) and same(data["y_test"], want[1])
+        return same(data["X_test"], SAVED["small_X_test"]) and same(data["y_test"],
+                                                                    SAVED["small_y_test"])
 
     def naive_ok():
         X = np.arange(12.0).reshape(2, 3, 2)
@@ -297,9 +278,10 @@ def builds_on(ex02, what, names):
 # ---------------------------------------------------------------------------------------
 
 
-def _check_window_shapes(X, y, series, window, horizon, label):
-    """Type, dtype and shape of (X, y), naming the mistake behind a wrong shape."""
-    want_X = windows_by_loop(series, window, horizon)[0]
+def _check_window_shapes(X, y, key, window, horizon, label):
+    """Type, dtype and shape of (X, y) against the saved case `key`, naming the mistake
+    behind a wrong shape."""
+    want_X = SAVED[f"{key}_X"]
     n, f = want_X.shape[0], want_X.shape[2]
     what = f"make_windows X ({label})"
     if isinstance(X, np.ndarray) and X.shape != want_X.shape:
@@ -323,11 +305,12 @@ def _check_window_shapes(X, y, series, window, horizon, label):
     check_array(y, (n, horizon), what=what)
 
 
-def _check_windows(fn_result, series, window, horizon, label):
-    """The student's (X, y) against the loop; names the mistake when a twin matches."""
+def _check_windows(fn_result, key, window, horizon, label):
+    """The student's (X, y) against the saved case `key`; names the mistake when a twin
+    matches."""
+    want_X, want_y = SAVED[f"{key}_X"], SAVED[f"{key}_y"]
     X, y = unpack(fn_result, ("X", "y"), "make_windows")
-    _check_window_shapes(X, y, series, window, horizon, label)
-    want_X, want_y = windows_by_loop(series, window, horizon)
+    _check_window_shapes(X, y, key, window, horizon, label)
     n = want_X.shape[0]
     what = f"make_windows X ({label})"
     if not same(X, want_X):
@@ -340,17 +323,17 @@ def _check_windows(fn_result, series, window, horizon, label):
     what = f"make_windows y ({label})"
     if same(y, want_y):
         return
-    for shift, mid, words in ((-1, "window-target-inside", "y[i] starts with the last value "
-                               "of its own window X[i]"),
-                              (1, "window-off-by-one", "y[i] skips the step right after "
-                               "its window")):
-        twin = windows_by_loop(series, window, horizon, shift)[1]
-        if twin.shape[0] >= n and same(y, twin[:n]):
-            raise AssertionError(f"{what}: {words}." + explain(mid))
-    s = np.asarray(series, dtype=np.float64)
-    if s.ndim == 2 and s.shape[1] > 1:
-        other = windows_by_loop(s[:, ::-1], window, horizon)[1]
-        if same(y, other):
+    # y one step early starts with the last value of the window; one step late, y[i] is
+    # the right y[i + 1]
+    early = np.concatenate([want_X[:, -1, :1], want_y[:, :-1]], axis=1)
+    if same(y, early):
+        raise AssertionError(f"{what}: y[i] starts with the last value of its own window "
+                             "X[i]." + explain("window-target-inside"))
+    if isinstance(y, np.ndarray) and n > 1 and same(y[:-1], want_y[1:]):
+        raise AssertionError(f"{what}: y[i] skips the step right after its window." +
+                             explain("window-off-by-one"))
+    if f"{key}_y_last" in SAVED:
+        if same(y, SAVED[f"{key}_y_last"]):
             raise AssertionError(f"{what}: these are the values of the last feature." +
                                  explain("window-target-feature"))
     assert_close(y, want_y, what=what, hint=explain("window-off-by-one"))
@@ -359,9 +342,10 @@ def _check_windows(fn_result, series, window, horizon, label):
 @pytest.mark.points(1.5)
 def test_ex02_make_windows_values(ex02):
     """make_windows: X[i] is series[i:i+window], y[i] the next horizon values (1-D series)"""
-    series = 100.0 + np.arange(12.0)  # value 100 + k at step k: every value names its step
     for window, horizon in ((4, 1), (3, 3), (1, 1)):
-        _check_windows(ex02.make_windows(series.copy(), window, horizon), series, window,
+        key = f"windows_T12_w{window}_h{horizon}"
+        series = SAVED[f"{key}_series"]  # value 100 + k at step k: every value names its step
+        _check_windows(ex02.make_windows(series.copy(), window, horizon), key, window,
                        horizon, f"T=12, window={window}, horizon={horizon}")
     _check_windows(ex02.make_windows(list(series), 3, 2), series, 3, 2,
                    "a Python list, window=3, horizon=2")
@@ -372,14 +356,13 @@ def test_ex02_make_windows_values(ex02):
 @pytest.mark.points(1)
 def test_ex02_make_windows_invariants(ex02):
     """make_windows: (T, F) series, count, shift property, targets never inside their window"""
-    rng = _rng(201)
     T, F, window, horizon = 30, 3, 5, 2
-    series = rng.standard_normal((T, F))
+    series = SAVED["windows_T30_F3_series"]
     result = ex02.make_windows(series.copy(), window, horizon)
     label = f"T={T}, F={F}, window={window}, horizon={horizon}"
     X, y = unpack(result, ("X", "y"), "make_windows")
     n = T - window - horizon + 1
-    _check_window_shapes(X, y, series, window, horizon, label)
+    _check_window_shapes(X, y, "windows_T30_F3", window, horizon, label)
     if not same(X[1:, :-1], X[:-1, 1:]):
         raise AssertionError(f"make_windows X ({label}): X[i + 1] must be X[i] moved on by one "
                              "step (X[i + 1, :-1] == X[i, 1:]); it is not." +
@@ -394,7 +377,7 @@ def test_ex02_make_windows_invariants(ex02):
         raise AssertionError(f"make_windows ({label}): y[i, 0] must be the step right after "
                              "window i, which is also the last step of window i + 1 (feature "
                              "0)." + explain("window-off-by-one"))
-    _check_windows(result, series, window, horizon, label)
+    _check_windows(result, "windows_T30_F3", window, horizon, label)
 
 
 @pytest.mark.points(0.5)
@@ -406,7 +389,7 @@ def test_ex02_make_windows_errors(ex02):
                   "horizon=0")
     raises_naming("make_windows", "series", lambda: ex02.make_windows(s.copy(), 4, 3),
                   "T=6, window=4, horizon=3: too short")
-    _check_windows(ex02.make_windows(s.copy(), 4, 2), s, 4, 2,
+    _check_windows(ex02.make_windows(s.copy(), 4, 2), "windows_T6_w4_h2", 4, 2,
                    "T=6, window=4, horizon=2: one window")
 
 
@@ -479,16 +462,15 @@ def _fit(scaler, a, what):
 @pytest.mark.points(1)
 def test_ex02_scaler(ex02):
     """Scaler: per-feature z-scores from the data it was fit on (ddof=0), applied elsewhere"""
-    rng = _rng(203)
-    train = rng.normal(5.0, 2.0, 40)
-    later = rng.normal(9.0, 4.0, 15)  # another level: its own statistics would differ
+    train = SAVED["scaler_train"]
+    later = SAVED["scaler_later"]  # another level: its own statistics would differ
     scaler = _fit(_new_scaler(ex02), train.copy(), "1-D series")
     got = scaler.transform(later.copy())
-    want = zscore(later, train)
+    want = SAVED["scaler_later_z"]
     what = "Scaler.transform (fit on one part, applied to another)"
     check_array(got, later.shape, what=what)
     if not same(got, want):
-        if same(got, zscore(later, later)):
+        if same(got, SAVED["scaler_later_own_z"]):
             raise AssertionError(f"{what}: these are z-scores with the statistics of the data "
                                  "being transformed, not of the data fit() saw." +
                                  explain("scaler-leak"))
@@ -501,12 +483,11 @@ def test_ex02_scaler(ex02):
     assert_close(back, later, what="Scaler.inverse_transform (of transform's result)",
                  hint="inverse_transform undoes transform: multiply by std, then add the mean.")
 
-    two = np.column_stack([rng.normal(-3.0, 0.5, 30), rng.normal(50.0, 10.0, 30),
-                           np.full(30, 7.0)])  # the last feature is constant
+    two = SAVED["scaler_two"]  # the last feature is constant
     scaler = _fit(_new_scaler(ex02), two.copy(), "(T, F) series with a constant feature")
-    windows = rng.normal(0.0, 5.0, (4, 6, 3))
+    windows = SAVED["scaler_windows"]
     got = scaler.transform(windows.copy())
-    want = zscore(windows, two)
+    want = SAVED["scaler_windows_z"]
     what = "Scaler.transform (fit on (30, 3), applied to windows (4, 6, 3))"
     check_array(got, windows.shape, what=what)
     if not same(got, want):
@@ -545,7 +526,7 @@ def _prepare_data_no_leakage(ex02):
                              f"'scaler'; got {found}.")
     train, val, test = series[:60], series[60:80], series[80:]
     for name, part in (("train", train), ("val", val), ("test", test)):
-        want_X, want_y = windows_by_loop(zscore(part, train), window, horizon)
+        want_X, want_y = SAVED[f"prepare_X_{name}"], SAVED[f"prepare_y_{name}"]
         X, y = data["X_" + name], data["y_" + name]
         what = f"prepare_data X_{name} (T=100, 0.6/0.2, window={window}, horizon={horizon})"
         if isinstance(X, np.ndarray) and X.ndim == 3 and X.shape[0] != want_X.shape[0]:
@@ -554,11 +535,10 @@ def _prepare_data_no_leakage(ex02):
                                  explain("windows-cross-segments"))
         check_array(X, want_X.shape, what=what)
         if not same(X, want_X):
-            if same(X, windows_by_loop(zscore(part, series), window, horizon)[0]):
+            if same(X, SAVED[f"prepare_whole_X_{name}"]):
                 raise AssertionError(f"{what}: scaled with the statistics of the whole series."
                                      + explain("scaler-leak"))
-            if name != "train" and same(X, windows_by_loop(zscore(part, part), window,
-                                                           horizon)[0]):
+            if name != "train" and same(X, SAVED[f"prepare_own_X_{name}"]):
                 raise AssertionError(f"{what}: scaled with the {name} part's own statistics." +
                                      explain("scaler-leak"))
             assert_close(X, want_X, what=what, hint=explain("scaler-leak"))
@@ -566,7 +546,7 @@ def _prepare_data_no_leakage(ex02):
                      "window, scaled like the inputs." + explain("windows-cross-segments"))
     y_test = data["y_test"]
     original = data["scaler"].inverse_transform(np.array(y_test))
-    assert_close(original, windows_by_loop(test, window, horizon)[1],
+    assert_close(original, SAVED["prepare_y_test_units"],
                  what="prepare_data scaler.inverse_transform(y_test)",
                  hint="the returned scaler is the one fitted on the training part; undoing it "
                       "gives the test targets in the series' units." + explain("scaler-leak"))
@@ -751,9 +731,9 @@ def test_ex02_regressor_loss_and_grads(ex02, request):
         raise AssertionError(f"{head}" + explain("many-to-one-bptt") + "\n" + details)
 
 
-def _training_data(n_steps=160, window=6):
-    series = learnable_series(n_steps)
-    return windows_by_loop(series, window, 1)
+def _training_data():
+    """Windows (window 6) of two clean sines, T = 160: a few past values give the next."""
+    return SAVED["windows_learnable_X"], SAVED["windows_learnable_y"]
 
 
 @pytest.mark.slow
@@ -928,8 +908,7 @@ def test_ex02_compare_window_lengths(ex02, request):
                 raise AssertionError(f"{label}: n_test = {row['n_test']!r}; the test part has "
                                      f"{len(test)} steps, so {n_test} windows of its own." +
                                      explain("windows-cross-segments"))
-            X, y = windows_by_loop(test, window, 1)
-            naive = np.sqrt(mean_squared(X[:, -1, :1], y))
+            naive = np.sqrt(mean_squared(test[window - 1:-1], test[window:]))
             value = scalar(row["naive_rmse"], f"{label} naive_rmse")
             if not np.isclose(value, naive, rtol=1e-7):
                 if np.isclose(value, naive / train.std(), rtol=1e-7):

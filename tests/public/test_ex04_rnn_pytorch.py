@@ -609,10 +609,17 @@ def _sgd(layers, grads, lr):
 
 
 def _clip(grads, max_norm):
-    """torch.nn.utils.clip_grad_norm_: one factor for all gradients, from their global norm."""
-    norm = np.sqrt(sum(np.sum(g**2) for gl in grads for g in gl))
-    scale = min(1.0, max_norm / (norm + 1e-6))
-    return [tuple(g * scale for g in gl) for gl in grads]
+    """`grads` (one tuple of arrays per layer) as torch.nn.utils.clip_grad_norm_ leaves
+    them: PyTorch's own function, run on tensors whose .grad are these arrays."""
+    import torch
+
+    leaves = [torch.zeros(np.shape(g), dtype=torch.float64, requires_grad=True)
+              for gl in grads for g in gl]
+    for leaf, g in zip(leaves, (g for gl in grads for g in gl), strict=True):
+        leaf.grad = torch.tensor(np.asarray(g, dtype=np.float64))
+    torch.nn.utils.clip_grad_norm_(leaves, max_norm)
+    clipped = iter([leaf.grad.numpy() for leaf in leaves])
+    return [tuple(next(clipped) for _ in gl) for gl in grads]
 
 
 def _epoch_twins(layers, batches, lr, clip=None):

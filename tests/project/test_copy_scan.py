@@ -1,0 +1,89 @@
+"""The copy scan (autograder/leaks.py, `scan_copies`): a shipped function that computes a
+formula of a graded solution, up to the names of its variables, is found (issue 25.6)."""
+
+from __future__ import annotations
+
+import pytest
+
+from autograder.leaks import scan_copies, solution_fingerprints
+from autograder.skeleton import REPO
+
+PUBLIC = sorted((REPO / "tests" / "public").glob("*.py"))
+
+# The helpers of the public tests at 4707d98 that the issue names, renamed as a student
+# who copies them would: each must be found.
+PLANTED = '''
+import numpy as np
+
+def my_zscore(values, ref):
+    ref = np.asarray(ref, dtype=np.float64)
+    ax = None if ref.ndim == 1 else tuple(range(ref.ndim - 1))
+    return (np.asarray(values) - ref.mean(axis=ax)) / ref.std(axis=ax)
+
+def my_softmax(logits):
+    logits = np.asarray(logits, dtype=np.float64)
+    ex = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return ex / ex.sum(axis=-1, keepdims=True)
+
+def my_step(weights, state, char, temperature=1.0):
+    new = np.tanh(weights["Wx"][char] + state @ weights["Wh"] + weights["b"])
+    return my_softmax((new @ weights["Wy"] + weights["by"]) / temperature), new
+'''
+
+# What the scan still finds in tests/public today: forward formulas the tests compute
+# expected values with (issue 25.6, not yet replaced by fixtures). The list may only
+# shrink: a new copy fails the test below, and so does an entry that is gone.
+KNOWN = {
+    ("test_ex01_basic_rnn.py", "_step"), ("test_ex01_basic_rnn.py", "_log_softmax"),
+    ("test_ex01_basic_rnn.py", "_ce_numeric_grad"), ("test_ex01_basic_rnn.py", "_model_loss"),
+    ("test_ex01_basic_rnn.py", "_step_twins"), ("test_ex01_basic_rnn.py", "_echo_accuracy"),
+    ("test_ex01_basic_rnn.py", "test_ex01_accuracy"),
+    ("test_ex02_time_series_prediction.py", "test_ex02_error_by_horizon"),
+    ("test_ex02_time_series_prediction.py", "_every_state_twin"),
+    ("test_ex03_char_language_model.py", "softmax"),
+    ("test_ex03_char_language_model.py", "log_softmax"),
+    ("test_ex03_char_language_model.py", "step"),
+    ("test_ex03_char_language_model.py", "check_batches"),
+    ("test_ex03_char_language_model.py", "expected_chunk_losses"),
+    ("test_ex04_rnn_pytorch.py", "_ex01_forward"), ("test_ex04_rnn_pytorch.py", "_log_softmax"),
+    ("test_ex04_rnn_pytorch.py", "_mse"),
+}
+
+
+@pytest.fixture(scope="module")
+def graded():
+    return solution_fingerprints(REPO)
+
+
+def _functions(findings):
+    return {f.rule.split(" computes like ")[0] for f in findings}
+
+
+def test_copy_scan_finds_renamed_copies(graded):
+    findings = scan_copies(PLANTED, "planted.py", graded)
+    assert _functions(findings) == {"my_zscore", "my_softmax", "my_step"}, findings
+    sources = {f.rule.split(" computes like ")[1] for f in findings}
+    assert {"solutions/ex_02_time_series_prediction.py:fit",
+            "solutions/ex_03_char_language_model.py:softmax_with_temperature"} <= sources
+
+
+def test_copy_scan_ignores_checks_containers_and_small_formulas(graded):
+    clean = '''
+import numpy as np
+
+def check(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    shapes = {"Wx": (3, 4), "Wh": (4, 4), "b": (4,), "Wy": (4, 2), "by": (2,)}
+    return x @ W + b, shapes
+'''
+    assert scan_copies(clean, "clean.py", graded) == []
+
+
+def test_public_tests_hold_no_new_copy_of_a_graded_formula(graded):
+    found = set()
+    for path in PUBLIC:
+        for finding in scan_copies(path.read_text(encoding="utf-8"), path.name, graded):
+            found.add((path.name, finding.rule.split(" computes like ")[0]))
+    assert found <= KNOWN, f"new copies of graded formulas: {sorted(found - KNOWN)}"
+    assert KNOWN <= found, f"no longer found, remove from KNOWN: {sorted(KNOWN - found)}"
