@@ -347,10 +347,11 @@ def test_ex02_make_windows_values(ex02):
         series = SAVED[f"{key}_series"]  # value 100 + k at step k: every value names its step
         _check_windows(ex02.make_windows(series.copy(), window, horizon), key, window,
                        horizon, f"T=12, window={window}, horizon={horizon}")
-    _check_windows(ex02.make_windows(list(series), 3, 2), series, 3, 2,
-                   "a Python list, window=3, horizon=2")
-    _check_windows(ex02.make_windows(np.arange(100, 112), 3, 2), series, 3, 2,
-                   "an integer array, window=3, horizon=2")
+    key = "windows_T12_w3_h3"
+    _check_windows(ex02.make_windows(list(SAVED[f"{key}_series"]), 3, 3), key, 3, 3,
+                   "a Python list, window=3, horizon=3")
+    _check_windows(ex02.make_windows(np.arange(100, 112), 3, 3), key, 3, 3,
+                   "an integer array, window=3, horizon=3")
 
 
 @pytest.mark.points(1)
