@@ -168,3 +168,24 @@ def test_a_submission_named_like_a_report_is_kept_apart(tmp_path):
     book = _book(out)
     assert sorted(book) == ["'=cmd|x", "gradebook.csv", "misconceptions.md"]
     assert book["'=cmd|x"]["submission"] == "'=cmd|x"
+
+
+def test_a_class_of_2000_entries_is_listed_in_seconds(tmp_path):
+    for i in range(2000):
+        (tmp_path / f"s{i:04d}").mkdir()
+    start = time.monotonic()
+    subs = discover(tmp_path)
+    assert [s.id for s in subs] == [f"s{i:04d}" for i in range(2000)]
+    assert time.monotonic() - start < 10
+
+
+def test_a_corrupt_zip_costs_its_student_only(tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    _write(subs / "a" / EX1, (REPO / "solutions" / EX1).read_text())
+    subs.joinpath("b.zip").write_bytes(b"PK\x03\x04 this is no zip archive")
+    rows = grade_class(subs, out, progress=False, exercises=("ex01",))
+    scores = {sub.id: res["score"] if res else how for sub, res, how in rows}
+    assert scores["a"] == 30 and scores["b"] == 0, scores
+    book = _book(out)
+    assert sorted(book) == ["a", "b"]
+    assert "b.zip" in book["b"]["notes"], book["b"]
