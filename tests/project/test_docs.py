@@ -1,6 +1,6 @@
 """README.md and docs/*.md hold together: every relative link reaches a file (and, for
 `#anchor`, a heading of it), every `make TARGET` they name is a Makefile target, and the
-README stays a short front page."""
+README stays a short front page whose exercise table gives the rubric's points."""
 
 from __future__ import annotations
 
@@ -91,3 +91,16 @@ def test_the_readme_is_a_front_page():
     for needed in ("make grade", "make test", "docs/students.md", "docs/instructors.md",
                    "docs/design.md", "docs/validity.md", "docs/measured.md"):
         assert needed in text, needed
+
+
+def test_the_readme_states_the_points_of_the_rubric():
+    from tests.project.test_guide import _points
+
+    public, hidden = _points("public"), _points("hidden")
+    rows = [line for line in (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+            if line.startswith("| `ex_0")]
+    assert len(rows) == len(public) == 4
+    for ex in public:
+        row = next(r for r in rows if r.startswith(f"| `ex_{ex[2:]}_"))
+        stated = f"{public[ex] + hidden[ex]:g} ({public[ex]:g} + {hidden[ex]:g}) |"
+        assert row.endswith(stated), (row, stated)
