@@ -47,7 +47,7 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-cluster.txt
 
 setup: $(STAMP) sandbox-tool
 
-# bubblewrap runs graded student code in a sandbox (README, "Isolation levels"). Installed
+# bubblewrap runs graded student code in a sandbox (docs/instructors.md, "Isolation levels"). Installed
 # from the distribution's packages when this runs as root; otherwise grading says which
 # weaker level it uses and why. Nothing else needs it (make check does not).
 sandbox-tool:
@@ -92,7 +92,7 @@ release: $(STAMP)
 autograder: $(STAMP)
 	$(PY) -m autograder autograder
 
-# The otter-grader route (README, "otter-grader"): otter and a Jupyter kernel live in
+# The otter-grader route (docs/instructors.md, "otter-grader"): otter and a Jupyter kernel live in
 # .venv-otter, apart from .venv and from anything students install.
 OTTER_VENV := .venv-otter
 OTTER_STAMP := $(OTTER_VENV)/.installed
@@ -116,7 +116,7 @@ bench: $(STAMP)
 	$(PY) -m autograder.bench $(BENCH)
 
 # Grades every catalogued student mistake and correct alternative through the real path
-# (README, "Validity"); exits non-zero when a mistake survives or an alternative loses points.
+# (docs/validity.md); exits non-zero when a mistake survives or an alternative loses points.
 mutants: $(STAMP)
 	$(PY) -m tests.mutants $(if $(JOBS),--jobs $(JOBS))
 

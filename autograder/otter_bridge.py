@@ -16,7 +16,7 @@ notebook and then its test files in one Jupyter kernel; both come here:
 So otter scores each rubric test with the same test function as the engine, and the two
 cannot drift apart. What otter cannot give is the engine's boundary: the student's code
 is imported into this kernel, next to the tests, the reference and otter itself (see the
-README, "otter-grader").
+docs/instructors.md, "otter-grader").
 
 Only the standard library, pytest and what the tests import are used here: this runs in
 otter's environment, not in ours.

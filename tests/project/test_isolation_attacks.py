@@ -15,7 +15,7 @@ b_thief   ex01: the reference (so: the next submission, unaffected). ex02: no wo
 kill      ex01: the skeleton, which at import kills its parent and every process it may.
 
 Levels: sandbox (bubblewrap, as this runner's user), user (root grader, student code as a
-user of its own, files deployed as the README says) and same-user (a grader that runs as
+user of its own, files deployed as docs/instructors.md says) and same-user (a grader that runs as
 an unprivileged uid, as on a laptop). The last two run in a private mount namespace that
 makes the interpreter reachable for other uids and adds their passwd entries, without
 touching this machine. A documented gap is an xfail(strict=True): closing it, or opening
@@ -58,7 +58,7 @@ STUDENT = ("rnnstudent", _UID)
 GRADER = ("rnngrader", _UID + 1)
 SECRET_FILES = ("solutions", "tests/hidden", "tests/fixtures", "tests/project")
 
-# (attack, level) -> why it is not blocked there (README, "Isolation levels")
+# (attack, level) -> why it is not blocked there (docs/instructors.md, "Isolation levels")
 GAPS = {
     ("steal", "same-user"): "student code runs as the grader's user and reads its files",
     ("leak", "same-user"): "student code runs as the grader's user and reads its files",
@@ -250,7 +250,7 @@ def _blocker(path: str) -> str | None:
 def _namespace_script(work: Path, deploy: bool) -> str:
     """Shell run as root in a private mount namespace before the grader: the interpreter
     and the repository reachable for other uids, passwd entries for the test's users,
-    and (`deploy`) the README's deployment: secrets readable by root only, no .git."""
+    and (`deploy`) the deployment of docs/instructors.md: secrets root's only, no .git."""
     lines = ["set -eu"]
     exposed: dict[str, list[str]] = {}
     for path in (os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), str(REPO)):

@@ -1,4 +1,4 @@
-"""Grading validity (tests/mutants/, README "Validity"): every catalogued student mistake
+"""Grading validity (tests/mutants/, docs/validity.md): every catalogued student mistake
 loses points with a reason that names its misconception, the public tests alone catch at
 least 90% of them, every correct alternative gets full marks, each skeleton scores 0 and
 says what to implement, and a broken or missing Exercise 1 costs a later exercise only

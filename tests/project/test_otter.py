@@ -7,9 +7,9 @@ of the tests/mutants/ catalogue, each the mutated file alone, as a student who h
 one exercise): otter's score must equal the engine's for every exercise.
 
 With OTTER_FULL=1 (minutes: every grading runs twice), the batch also holds three mutants
-per exercise and the hostile submissions of the README's "otter-grader" table, which show
-where otter's model (the student's code runs in the kernel that runs the tests) is weaker;
-the tests hold the README to what was measured.
+per exercise and the hostile submissions of docs/instructors.md's "otter-grader" table,
+which show where otter's model (the student's code runs in the kernel that runs the tests)
+is weaker; the tests hold that table to what was measured.
 `OTTER_FULL=1 python -m tests.project.test_otter` grades that batch and prints both tables.
 """
 
@@ -312,17 +312,17 @@ def test_otter_keeps_hidden_results_out_of_what_students_see_at_once(graded):
 
 
 # ---------------------------------------------------------------------------------------
-# Where otter is weaker (the README's table)
+# Where otter is weaker (docs/instructors.md's table)
 # ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.skipif(not FULL, reason="OTTER_FULL=1 runs the hostile submissions "
-                    "(the README's otter-grader table): minutes more of grading")
+                    "(docs/instructors.md's otter-grader table): minutes more of grading")
 def test_hostile_submissions_beat_otter_but_not_the_engine(graded):
     totals = possible(graded["rubric"])
     full = sum(totals.values())
     engine, theirs = graded["engine"], graded["otter"]
-    stale = "the README's otter-grader table says otherwise: measure again and update it"
+    stale = "docs/instructors.md's otter-grader table says otherwise: measure again and update it"
 
     # Patching the result collector from the student's file: full marks under otter,
     # even for the three exercises not handed in; nothing under the engine.

@@ -66,7 +66,7 @@ class LocalModule:
         except AttributeError:
             raise AttributeError(
                 f"{self._module.__name__}.py defines no '{name}': keep the names of the "
-                "skeleton (see CONTRACT in the README)"
+                "skeleton (see its docstrings)"
             ) from None
 
 
