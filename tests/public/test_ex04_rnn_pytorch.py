@@ -529,7 +529,7 @@ def test_ex04_load_numpy_params_copies(ex04, tt):
 
 @pytest.mark.points(0.25)
 def test_ex04_load_numpy_params_refuses_bad_arguments(ex04):
-    """load_numpy_params: a bad model or params raise ValueError naming the argument"""
+    """validation of load_numpy_params: a bad model or params raise ValueError naming it"""
     keep = _ex01_params(_rng(403))
     two_layers = _model(ex04, D, H, V, num_layers=2)
     raises_naming(lambda: ex04.load_numpy_params(two_layers, _copy(keep)), "model",
