@@ -102,7 +102,7 @@ def _f32(arrays):
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 def test_ex01_hidden_step_vs_reference(ex01):
     """rnn_step_forward/backward: match the reference at new sizes, batch of one included"""
     rng = _rng(9001)
@@ -123,11 +123,6 @@ def test_ex01_hidden_step_vs_reference(ex01):
                    else "other sizes than the public tests: no hard-coded sizes, weights on "
                         "the right of row vectors, transposes in the backward pass.")
     x, h_prev, Wx, Wh, b = _step_args(rng, 3, 4, 6)
-    for name, bad in (("x", [x[0], h_prev, Wx, Wh, b]), ("h_prev", [x, h_prev[:2], Wx, Wh, b]),
-                      ("Wx", [x, h_prev, Wx[:, :5], Wh, b]), ("Wh", [x, h_prev, Wx, Wh[:5], b]),
-                      ("b", [x, h_prev, Wx, Wh, b[:5]])):
-        raises_naming(lambda bad=bad: ex01.rnn_step_forward(*bad), name,
-                       f"rnn_step_forward with {name} of the wrong shape")
     h32, cache32 = ex01.rnn_step_forward(*_f32([x, h_prev, Wx, Wh, b]))
     _float64(h32, "rnn_step_forward h_next")
     _close(h32, ref.rnn_step_forward(*[a.astype(np.float64) for a in
@@ -136,8 +131,6 @@ def test_ex01_hidden_step_vs_reference(ex01):
     for name, g in zip(STEP_GRADS, ex01.rnn_step_backward(np.ones((3, 6), np.float32), cache32),
                        strict=True):
         _float64(g, f"rnn_step_backward {name}")
-    raises_naming(lambda: ex01.rnn_step_backward(np.ones((3, 5)), cache32), "dh_next",
-                   "rnn_step_backward with dh_next of the wrong shape")
 
 
 @pytest.mark.points(1)
@@ -258,23 +251,17 @@ def test_ex01_hidden_backward_large_and_fast(ex01):
 
 @pytest.mark.points(0.5)
 def test_ex01_hidden_sequence_edge_sizes(ex01):
-    """rnn_forward/rnn_backward: a single time step and a batch of one"""
+    """rnn_forward/rnn_backward: a single time step, a batch of one, float32 inputs"""
     rng = _rng(9003)
     for n, t, d, h in ((1, 1, 2, 3), (4, 1, 3, 2), (1, 6, 5, 4)):
         args = _seq_args(rng, n, t, d, h)
         _compare_seq(ex01, args, rng.standard_normal((n, t, h)), f"N={n}, T={t}, D={d}, H={h}")
     x, h0, Wx, Wh, b = _seq_args(rng, 2, 3, 4, 5)
-    for name, bad in (("x", [x[0], h0, Wx, Wh, b]), ("x", [x[:, :0], h0, Wx, Wh, b]),
-                      ("h0", [x, h0[:1], Wx, Wh, b])):
-        raises_naming(lambda bad=bad: ex01.rnn_forward(*bad), name,
-                       f"rnn_forward with {name} of shape {np.shape(bad[0 if name == 'x' else 1])}")
     h, cache = ex01.rnn_forward(*_f32([x, h0, Wx, Wh, b]))
     _float64(h, "rnn_forward h")
     for name, g in zip(SEQ_GRADS, ex01.rnn_backward(np.ones((2, 3, 5), np.float32), cache),
                        strict=True):
         _float64(g, f"rnn_backward {name}")
-    raises_naming(lambda: ex01.rnn_backward(np.ones((2, 3, 4)), cache), "dh",
-                   "rnn_backward with dh of the wrong shape")
 
 
 @pytest.mark.points(0.5)
@@ -335,19 +322,14 @@ def test_ex01_hidden_affine_vs_reference(ex01):
                    hint="dWy and dby sum over both the batch and the time axes.")
     hs, Wy, by = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5)), \
         rng.standard_normal(5)
-    for name, bad in (("h", [hs[0], Wy, by]), ("Wy", [hs, Wy[:3], by]), ("by", [hs, Wy, by[:4]])):
-        raises_naming(lambda bad=bad: ex01.affine_forward(*bad), name,
-                       f"affine_forward with {name} of the wrong shape")
     scores, cache = ex01.affine_forward(*_f32([hs, Wy, by]))
     _float64(scores, "affine_forward scores")
     for name, g in zip(("dh", "dWy", "dby"),
                        ex01.affine_backward(np.ones((2, 3, 5), np.float32), cache), strict=True):
         _float64(g, f"affine_backward {name}")
-    raises_naming(lambda: ex01.affine_backward(np.ones((2, 3, 4)), cache), "dscores",
-                   "affine_backward with dscores of the wrong shape")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.75)
 def test_ex01_hidden_softmax_vs_reference(ex01):
     """softmax_cross_entropy: extreme logits, whole rows masked, N=T=1, against the reference"""
     rng = _rng(9006)
@@ -381,14 +363,6 @@ def test_ex01_hidden_softmax_vs_reference(ex01):
         _close(dscores, d_ref, f"softmax_cross_entropy dscores ({label})", hint=hint,
                atol=1e-12, rtol=1e-7)
     scores = rng.standard_normal((n, t, v))
-    for label, bad in (("scores of shape (N, V)", (scores[0], y)),
-                       ("y of the wrong shape", (scores, y[:, :2])),
-                       ("float labels y", (scores, y + 0.5)),
-                       ("a label y equal to V", (scores, np.where(y == 0, v, y))),
-                       ("a negative label y", (scores, np.where(y == 0, -1, y)))):
-        raises_naming(lambda bad=bad: ex01.softmax_cross_entropy(*bad),
-                       "scores" if label.startswith("scores") else "y",
-                       f"softmax_cross_entropy with {label}")
     loss32, d32 = ex01.softmax_cross_entropy(scores.astype(np.float32), y)
     _float64(d32, "softmax_cross_entropy dscores")
     _close_scalar(loss32, ref.softmax_cross_entropy(
@@ -419,8 +393,6 @@ def test_ex01_hidden_clip_vs_reference(ex01):
                    atol=1e-12, rtol=1e-6,
                    hint="scale every array by max_norm / total_norm only when total_norm > "
                         "max_norm; keep each array's shape.")
-    raises_naming(lambda: ex01.clip_grad_norm(_cp_dict(grads), 0.0), "max_norm",
-                  "clip_grad_norm(max_norm=0)")
     grads32 = {k: g.astype(np.float32) for k, g in grads.items()}
     clipped, total_norm = ex01.clip_grad_norm(grads32, total / 40.0)
     want, want_norm = ref.clip_grad_norm({k: g.astype(np.float64) for k, g in grads32.items()},
@@ -472,8 +444,6 @@ def test_ex01_hidden_model_loss_vs_reference(ex01):
                hint="h_last is h[:, -1], shape (N, H).")
     check_array(ex01.init_params(1, 1, 1, _rng(9009))["Wx"], (1, 1),
                 what="init_params(1, 1, 1) Wx")
-    raises_naming(lambda: ex01.model_loss(_cp_dict(params), x[0], y), "x",
-                  "model_loss with x of shape (T, D)")
 
 
 @pytest.mark.points(0.5)
@@ -523,6 +493,68 @@ def test_ex01_hidden_adam_vs_reference(ex01):
                    f"adam_step update of {k!r} at step {i}", atol=1e-9, rtol=1e-5,
                    hint="use the beta1/beta2 arguments, count t from 1 across calls (it lives "
                         "in the state), and bias-correct m and v.")
+
+
+# ---------------------------------------------------------------------------------------
+# Validation: bad arguments raise a ValueError naming the argument (Conventions). Apart from
+# the tests of the values, so a different message costs these points only.
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.points(0.25)
+def test_ex01_hidden_layers_validation(ex01):
+    """validation of the layers: a wrong shape in the steps, sequences, affine raises naming it"""
+    rng = _rng(9014)
+    x, h_prev, Wx, Wh, b = _step_args(rng, 3, 4, 6)
+    for name, bad in (("x", [x[0], h_prev, Wx, Wh, b]), ("h_prev", [x, h_prev[:2], Wx, Wh, b]),
+                      ("Wx", [x, h_prev, Wx[:, :5], Wh, b]), ("Wh", [x, h_prev, Wx, Wh[:5], b]),
+                      ("b", [x, h_prev, Wx, Wh, b[:5]])):
+        raises_naming(lambda bad=bad: ex01.rnn_step_forward(*bad), name,
+                      f"rnn_step_forward with {name} of the wrong shape")
+    _, cache = _unpack(ex01.rnn_step_forward(x, h_prev, Wx, Wh, b), ("h_next", "cache"),
+                       "rnn_step_forward")
+    raises_naming(lambda: ex01.rnn_step_backward(np.ones((3, 5)), cache), "dh_next",
+                  "rnn_step_backward with dh_next of the wrong shape")
+    x, h0, Wx, Wh, b = _seq_args(rng, 2, 3, 4, 5)
+    for name, bad in (("x", [x[0], h0, Wx, Wh, b]), ("x", [x[:, :0], h0, Wx, Wh, b]),
+                      ("h0", [x, h0[:1], Wx, Wh, b])):
+        raises_naming(lambda bad=bad: ex01.rnn_forward(*bad), name,
+                      f"rnn_forward with {name} of shape {np.shape(bad[0 if name == 'x' else 1])}")
+    _, cache = _unpack(ex01.rnn_forward(x, h0, Wx, Wh, b), ("h", "cache"), "rnn_forward")
+    raises_naming(lambda: ex01.rnn_backward(np.ones((2, 3, 4)), cache), "dh",
+                  "rnn_backward with dh of the wrong shape")
+    hs, Wy, by = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5)), \
+        rng.standard_normal(5)
+    for name, bad in (("h", [hs[0], Wy, by]), ("Wy", [hs, Wy[:3], by]), ("by", [hs, Wy, by[:4]])):
+        raises_naming(lambda bad=bad: ex01.affine_forward(*bad), name,
+                      f"affine_forward with {name} of the wrong shape")
+    _, cache = _unpack(ex01.affine_forward(hs, Wy, by), ("scores", "cache"), "affine_forward")
+    raises_naming(lambda: ex01.affine_backward(np.ones((2, 3, 4)), cache), "dscores",
+                  "affine_backward with dscores of the wrong shape")
+
+
+@pytest.mark.points(0.25)
+def test_ex01_hidden_loss_validation(ex01):
+    """validation of the loss, clipping, model_loss: a bad argument raises naming it"""
+    rng = _rng(9015)
+    n, t, v = 3, 7, 5
+    y = rng.integers(0, v, (n, t))
+    scores = rng.standard_normal((n, t, v))
+    for label, bad in (("scores of shape (N, V)", (scores[0], y)),
+                       ("y of the wrong shape", (scores, y[:, :2])),
+                       ("float labels y", (scores, y + 0.5)),
+                       ("a label y equal to V", (scores, np.where(y == 0, v, y))),
+                       ("a negative label y", (scores, np.where(y == 0, -1, y)))):
+        raises_naming(lambda bad=bad: ex01.softmax_cross_entropy(*bad),
+                      "scores" if label.startswith("scores") else "y",
+                      f"softmax_cross_entropy with {label}")
+    grads = {"W1": rng.standard_normal((2, 3, 4)), "a": rng.standard_normal(7)}
+    raises_naming(lambda: ex01.clip_grad_norm(_cp_dict(grads), 0.0), "max_norm",
+                  "clip_grad_norm(max_norm=0)")
+    params = _params(rng, 4, 6, 5)
+    x = np.eye(4)[rng.integers(0, 4, (n, t))]
+    raises_naming(lambda: ex01.model_loss(_cp_dict(params), x[0], y), "x",
+                  "model_loss with x of shape (T, D)")
 
 
 # ---------------------------------------------------------------------------------------

@@ -381,17 +381,23 @@ def test_ex02_make_windows_invariants(ex02):
     _check_windows(result, "windows_T30_F3", window, horizon, label)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 def test_ex02_make_windows_errors(ex02):
-    """make_windows: ValueError naming the bad argument; one window when T = window + horizon"""
+    """make_windows: one window when T = window + horizon, just long enough"""
+    s = np.arange(6.0)
+    _check_windows(ex02.make_windows(s.copy(), 4, 2), "windows_T6_w4_h2", 4, 2,
+                   "T=6, window=4, horizon=2: one window")
+
+
+@pytest.mark.points(0.25)
+def test_ex02_make_windows_validation(ex02):
+    """validation of make_windows: a bad window, horizon or too short a series names itself"""
     s = np.arange(6.0)
     raises_naming("make_windows", "window", lambda: ex02.make_windows(s.copy(), 0), "window=0")
     raises_naming("make_windows", "horizon", lambda: ex02.make_windows(s.copy(), 2, 0),
                   "horizon=0")
     raises_naming("make_windows", "series", lambda: ex02.make_windows(s.copy(), 4, 3),
                   "T=6, window=4, horizon=3: too short")
-    _check_windows(ex02.make_windows(s.copy(), 4, 2), "windows_T6_w4_h2", 4, 2,
-                   "T=6, window=4, horizon=2: one window")
 
 
 # ---------------------------------------------------------------------------------------
@@ -425,7 +431,7 @@ def _check_split(parts, series, train_frac, val_frac, label):
                                  f"expected {frac} * {T} = {frac * T:g} (rounded either way).")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.75)
 def test_ex02_chronological_split(ex02):
     """chronological_split: contiguous, ordered, disjoint parts that cover the series"""
     rng = _rng(202)
@@ -437,11 +443,21 @@ def test_ex02_chronological_split(ex02):
     two = rng.standard_normal((40, 2))
     _check_split(ex02.chronological_split(two.copy(), 0.5, 0.25), two, 0.5, 0.25,
                  "(T, F) = (40, 2)")
+
+
+@pytest.mark.points(0.25)
+def test_ex02_split_and_metrics_validation(ex02):
+    """validation of chronological_split and the metrics: a bad argument names itself"""
+    series = np.cumsum(_rng(202).standard_normal(50))
     raises_naming("chronological_split", "train_frac",
                   lambda: ex02.chronological_split(series.copy(), 0.0, 0.2), "train_frac=0")
     raises_naming("chronological_split", "val_frac",
                   lambda: ex02.chronological_split(series.copy(), 0.7, 0.3),
                   "train_frac + val_frac = 1: no test part")
+    y_true = np.array([[1.0, 2.0], [3.0, 4.0]])
+    for name in ("mse", "rmse", "mae"):
+        raises_naming(name, "y_pred", lambda name=name: getattr(ex02, name)(
+            y_true.copy(), np.zeros((2, 3))), "shapes (2, 2) and (2, 3)")
 
 
 def _new_scaler(ex02):
@@ -578,7 +594,7 @@ def test_ex02_naive_forecast(ex02):
 
 @pytest.mark.points(0.5)
 def test_ex02_metrics(ex02):
-    """mse, rmse, mae: hand-computed cases; ValueError when the shapes differ"""
+    """mse, rmse, mae: hand-computed cases, Python lists, a single error"""
     y_true = np.array([[1.0, 2.0], [3.0, 4.0]])
     y_pred = np.array([[1.0, 3.0], [5.0, 4.0]])  # errors 0, -1, -2, 0
     for name, want in (("mse", 1.25), ("rmse", np.sqrt(1.25)), ("mae", 0.75)):
@@ -586,8 +602,6 @@ def test_ex02_metrics(ex02):
         if not np.isclose(got, want, rtol=1e-12, atol=1e-12):
             raise AssertionError(f"{name}(y_true, y_pred) with errors 0, -1, -2, 0: got {got:.6g}, "
                                  f"expected {want:.6g}." + explain("metric-definition"))
-        raises_naming(name, "y_pred", lambda name=name: getattr(ex02, name)(
-            y_true.copy(), np.zeros((2, 3))), "shapes (2, 2) and (2, 3)")
         got = scalar(getattr(ex02, name)(y_true.tolist(), [[1, 3], [5, 4]]), name)
         if not np.isclose(got, want, rtol=1e-12, atol=1e-12):
             raise AssertionError(f"{name} of Python lists (integers in y_pred): got {got:.6g}, "

@@ -377,13 +377,11 @@ def test_ex03_build_vocab(ex03):
             raise AssertionError(f"build_vocab ix_to_char[{i}] is {back!r}, expected {ch!r}: "
                                  "it is the reverse of char_to_ix (a list or a dict id -> "
                                  "character).")
-    with pytest.raises(ValueError):
-        ex03.build_vocab("")
 
 
 @pytest.mark.points(0.5)
 def test_ex03_encode_decode_round_trip(ex03):
-    """encode/decode: ids of every character, a round trip, unknown characters refused"""
+    """encode/decode: ids of every character, a round trip, lists, dicts and arrays of ids"""
     text = "When forty winters shall besiege thy brow,\n"
     chars = sorted(set(text))
     char_to_ix = {ch: i for i, ch in enumerate(chars)}
@@ -403,8 +401,20 @@ def test_ex03_encode_decode_round_trip(ex03):
     back = ex03.decode(want, list(chars))
     if back != text:
         raise AssertionError("decode: an int array of ids must decode like a list.")
+
+
+@pytest.mark.points(0.25)
+def test_ex03_text_validation(ex03):
+    """validation of build_vocab, encode, decode, make_batches: bad input is refused by name"""
+    with pytest.raises(ValueError):
+        ex03.build_vocab("")
+    text = "When forty winters shall besiege thy brow,\n"
+    chars = sorted(set(text))
+    char_to_ix = {ch: i for i, ch in enumerate(chars)}
     raises_naming(lambda: ex03.decode([0, len(chars)], list(chars)), "ixs",
                   f"decode of the id {len(chars)} with V = {len(chars)}")
+    with pytest.raises(ValueError):
+        ex03.make_batches(_unique_text(12, 304), 4, 3)  # 12 characters: no room for a target
     try:
         ex03.encode("brow?", dict(char_to_ix))
     except ValueError as exc:
@@ -498,9 +508,9 @@ def test_ex03_make_batches_shift(ex03):
                   "L=41, seq_len=10, B=4, exactly one chunk")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.75)
 def test_ex03_make_batches_streams(ex03):
-    """make_batches: row k*B+b continues row (k-1)*B+b; too short a text is refused"""
+    """make_batches: row k*B+b continues row (k-1)*B+b; the first stream starts at data[0]"""
     data = _unique_text(200, 303)
     _, _, start = check_batches(ex03.make_batches(data.copy(), 5, 4), data, 5, 4,
                                 "L=200, seq_len=5, B=4")
@@ -508,8 +518,6 @@ def test_ex03_make_batches_streams(ex03):
         raise AssertionError("make_batches: the first stream starts at data[0].")
     data = _unique_text(64, 304)
     check_batches(ex03.make_batches(data.copy(), 3, 1), data, 3, 1, "B=1, one stream")
-    with pytest.raises(ValueError):
-        ex03.make_batches(data[:12].copy(), 4, 3)  # 12 characters: no room for a target
 
 
 # ---------------------------------------------------------------------------------------
@@ -641,9 +649,9 @@ def _temperature_twins(logits, temperature):
             "multiplied by the temperature": softmax(logits * temperature)}
 
 
-@pytest.mark.points(1.5)
+@pytest.mark.points(1.25)
 def test_ex03_softmax_with_temperature(ex03):
-    """softmax_with_temperature: sums to 1, keeps order, T=1 is softmax, limits, stable, T>0"""
+    """softmax_with_temperature: sums to 1, keeps order, T=1 is softmax, limits, stable"""
     logits = np.array([2.0, -1.0, 0.5, 3.0, 0.0])
     for temperature in (1.0, 0.5, 2.5):
         got = ex03.softmax_with_temperature(logits.copy(), temperature)
@@ -687,11 +695,19 @@ def test_ex03_softmax_with_temperature(ex03):
     assert_close(got, softmax(big / 0.05), what="softmax_with_temperature (logits of 1e4, "
                  "T=0.05)", atol=1e-12, rtol=1e-9, hint="exp overflows: subtract the maximum "
                  "of logits / temperature before exp." + explain("softmax-overflow"))
+
+
+@pytest.mark.points(0.25)
+def test_ex03_model_validation(ex03):
+    """validation of softmax_with_temperature and perplexity: bad values raise ValueError"""
+    logits = np.array([2.0, -1.0, 0.5, 3.0, 0.0])
     for bad in (0.0, -1.0):
         try:
             ex03.softmax_with_temperature(logits.copy(), bad)
         except ValueError:
             continue
+        except NotImplementedError:
+            raise  # not written yet: that message, not one about error handling
         except Exception as exc:  # noqa: BLE001 - the wrong kind of error
             raise AssertionError(f"softmax_with_temperature(temperature={bad}): raised "
                                  f"{type(exc).__name__}; raise ValueError naming temperature."
@@ -699,6 +715,8 @@ def test_ex03_softmax_with_temperature(ex03):
         raise AssertionError(f"softmax_with_temperature(temperature={bad}): no error; a "
                              "temperature must be > 0 (ValueError)." +
                              explain("temperature-positive"))
+    with pytest.raises(ValueError):
+        ex03.perplexity(-0.5)
 
 
 @pytest.mark.points(1)
@@ -957,7 +975,7 @@ def test_ex03_sample_feeds_back_and_carries_state(ex03):
 
 @pytest.mark.points(0.5)
 def test_ex03_perplexity(ex03):
-    """perplexity: exp of the mean loss in nats; log V gives V; a negative loss is refused"""
+    """perplexity: exp of the mean loss in nats; log V gives V"""
     for loss in (np.log(62.0), 1.25, 0.0):
         got = scalar(ex03.perplexity(loss), f"perplexity({loss:.4g})")
         hint = "perplexity = exp(mean loss), the loss in nats."
@@ -965,8 +983,6 @@ def test_ex03_perplexity(ex03):
             hint = "It equals 2 ** loss, for a loss in bits; this loss is in nats."
         close_scalar(got, np.exp(loss), what=f"perplexity({loss:.4g})", rtol=1e-10,
                      hint=hint + explain("perplexity-exp"))
-    with pytest.raises(ValueError):
-        ex03.perplexity(-0.5)
 
 
 @pytest.mark.points(0.5)
