@@ -24,9 +24,11 @@ EX1 = EXERCISES["ex01"]
 HOSTILE = "<script>alert(1)</script>"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """A headless chromium under playwright; playwright never downloads a browser."""
+    """A headless chromium under playwright; playwright never downloads a browser. Closed
+    with this module: later modules grade hostile same-user submissions, which may kill the
+    grader user's other processes, the playwright driver among them."""
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="playwright is not installed: pip install -r "
         "requirements-cluster.txt")
