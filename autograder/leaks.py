@@ -169,19 +169,24 @@ def _expressions(body, min_nodes):
                 yield node
 
 
-def graded_fingerprints(source: str, where: str, min_nodes: int = MIN_COPY_NODES) -> dict:
-    """fingerprint -> "where:function" for every expression of at least `min_nodes` nodes
-    inside a ``# BEGIN SOLUTION`` block of `source` (a solutions/ file)."""
-    tree = ast.parse(source)
-    keep = _module_names(tree)
-    lines = source.splitlines()
+def solution_spans(source: str) -> list[tuple[int, int]]:
+    """(line of ``# BEGIN SOLUTION``, line of ``# END SOLUTION``) of each block, 1-based."""
     spans, start = [], None
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(source.splitlines(), start=1):
         if line.strip() == "# BEGIN SOLUTION":
             start = number
         elif line.strip() == "# END SOLUTION" and start is not None:
             spans.append((start, number))
             start = None
+    return spans
+
+
+def graded_fingerprints(source: str, where: str, min_nodes: int = MIN_COPY_NODES) -> dict:
+    """fingerprint -> "where:function" for every expression of at least `min_nodes` nodes
+    inside a ``# BEGIN SOLUTION`` block of `source` (a solutions/ file)."""
+    tree = ast.parse(source)
+    keep = _module_names(tree)
+    spans = solution_spans(source)
     found = {}
     for node in ast.walk(tree):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

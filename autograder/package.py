@@ -18,7 +18,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from autograder.leaks import scan_text
+from autograder.leaks import scan_text, solution_spans
 from autograder.skeleton import DEFAULT_LEVEL, level_of, make_skeleton
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,14 +69,7 @@ def _normal(stmt: ast.stmt) -> str:
 def solution_blocks(source: str) -> list[tuple[str, list[str]]]:
     """(function name, normalised statements) of each solution block with at least
     MIN_BLOCK_STATEMENTS statements."""
-    lines = source.splitlines()
-    spans, start = [], None
-    for number, line in enumerate(lines, start=1):
-        if line.strip() == "# BEGIN SOLUTION":
-            start = number
-        elif line.strip() == "# END SOLUTION" and start is not None:
-            spans.append((start, number))
-            start = None
+    spans = solution_spans(source)
     blocks = []
     for node in ast.walk(ast.parse(source)):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
