@@ -157,3 +157,25 @@ def test_graded_reference_that_reserves_16_gb_full_marks_and_a_hog_loses_one_fun
     lost = sum(t["max_score"] for t in ex01 if t["status"] != "passed")
     assert res["score"] == 30 - lost and lost < 10, res["score"]
     assert hostile.leftovers() == []
+
+
+def _imports_torch(path: Path) -> list[int]:
+    """Lines of `path` that import torch (at the top or inside a function)."""
+    import ast
+
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        lines += [node.lineno for n in names if n.split(".")[0] == "torch"]
+    return lines
+
+
+def test_the_trusted_pytest_never_imports_torch():
+    """The grader's own pytest has a 512 MB budget (grade.TRUSTED_MEMORY_MB), which a CUDA
+    build of torch overruns at import: torch runs only where student code runs."""
+    trusted = [*REPO.glob("tests/public/*.py"), *REPO.glob("tests/hidden/*.py"),
+               REPO / "autograder" / "pytest_plugin.py", REPO / "autograder" / "records.py",
+               *REPO.glob("autograder/sandbox/*.py")]
+    found = {str(p.relative_to(REPO)): lines for p in trusted if (lines := _imports_torch(p))}
+    assert found == {}, found
