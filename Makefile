@@ -109,11 +109,11 @@ $(OTTER_STAMP): requirements-otter.txt requirements.txt
 otter-setup: $(OTTER_STAMP)
 
 otter: $(STAMP) $(OTTER_STAMP)
-	$(PY) -m autograder.otter_build --otter $(OTTER_VENV)/bin/otter \
+	$(PY) -m tools.otter.build --otter $(OTTER_VENV)/bin/otter \
 	    $(if $(SUBMISSION),--compare "$(SUBMISSION)" --out "$(OUT)/otter")
 
 bench: $(STAMP)
-	$(PY) -m autograder.bench $(BENCH)
+	$(PY) -m tools.bench $(BENCH)
 
 # Grades every catalogued student mistake and correct alternative through the real path
 # (docs/validity.md); exits non-zero when a mistake survives or an alternative loses points.
@@ -121,7 +121,7 @@ mutants: $(STAMP)
 	$(PY) -m tests.mutants $(if $(JOBS),--jobs $(JOBS))
 
 figures: $(STAMP)
-	$(PY) -m autograder.figures
+	$(PY) -m tools.figures
 
 clean:
 	rm -rf $(OUT) figures dist .pytest_cache .ruff_cache

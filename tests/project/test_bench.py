@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_bench_quick_numpy_part_writes_json(tmp_path):
     out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, "-m", "autograder.bench", "--quick", "--only",
+    proc = subprocess.run([sys.executable, "-m", "tools.bench", "--quick", "--only",
                            "numpy", "--out", str(out)], cwd=REPO, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -32,6 +32,6 @@ def test_bench_quick_numpy_part_writes_json(tmp_path):
 
 
 def test_bench_refuses_unknown_part():
-    proc = subprocess.run([sys.executable, "-m", "autograder.bench", "--only", "nothing"],
+    proc = subprocess.run([sys.executable, "-m", "tools.bench", "--only", "nothing"],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "unknown parts" in proc.stderr

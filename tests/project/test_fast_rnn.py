@@ -1,4 +1,4 @@
-"""autograder/fast_rnn.py, the benchmark path of `make bench`, computes what the reference
+"""tools/fast_rnn.py, the benchmark path of `make bench`, computes what the reference
 Exercise 1 computes (to float64 rounding), so its timings compare like with like."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder import fast_rnn
 from solutions import ex_01_basic_rnn as ref
+from tools import fast_rnn
 
 
 @pytest.mark.parametrize("N,T,D,H", [(1, 1, 1, 1), (3, 1, 4, 5), (2, 7, 3, 4), (5, 12, 6, 2),

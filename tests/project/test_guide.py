@@ -190,7 +190,7 @@ def test_the_gallery_shows_every_figure_and_the_guide_links_them_all():
 
 
 def test_the_gallery_lists_what_make_figures_writes():
-    from autograder.figures import GALLERY as made
+    from tools.figures import GALLERY as made
 
     assert {file for file, _ in made.values()} == {p.name for p in FIGURES.glob("*.png")}
 

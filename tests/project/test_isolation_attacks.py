@@ -607,7 +607,7 @@ def bench(repeats: int = 3) -> list[dict]:
     grading the reference at each level this machine offers, runs interleaved so that
     the machine's load falls on every level alike. "baseline" is how the grader ran
     before the levels existed: student code as the (root) grader's own user."""
-    from autograder.bench import measure
+    from tools.bench import measure
 
     levels, rows = {}, []
     for name in ("sandbox", "user", "same-user", "baseline"):

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.otter_build import DRIVER, engine_totals, generate, otter_totals, run_otter
 from tests.mutants.grading import MODULES, MUTANTS
 from tests.public.harness import EXERCISES
+from tools.otter.build import DRIVER, engine_totals, generate, otter_totals, run_otter
 
 REPO = Path(__file__).resolve().parents[2]
 OTTER_VENV = REPO / ".venv-otter"

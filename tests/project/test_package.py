@@ -186,7 +186,17 @@ def test_the_zip_has_gradescopes_layout_and_no_project_tests(autograder_zip):
     assert {"setup.sh", "run_autograder", "requirements.txt", "autograder/grade.py",
             f"solutions/{EX1}", "tests/public/harness.py"} <= names
     assert modes["run_autograder"] & 0o100 and modes["setup.sh"] & 0o100
-    assert not [n for n in names if n.startswith(("tests/project", "tests/fixtures"))]
+    assert not [n for n in names if n.startswith(("tests/project", "tests/fixtures", "tools"))]
+    # The engine folder ships whole (its packaging files go to the root): what grading runs.
+    engine = {p.relative_to(REPO).as_posix() for p in (REPO / "autograder").rglob("*.py")
+              if "packaging" not in p.parts}
+    assert {n for n in names if n.startswith("autograder/")} == engine
+
+
+def test_the_engine_never_imports_the_maintainer_tools():
+    for path in (REPO / "autograder").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(from|import) tools\b", text, re.M), path
 
 
 def _run_like_gradescope(autograder_zip, root: Path, files: dict[str, str] | Path,

@@ -1,14 +1,15 @@
 """`make otter`: this module's assignment as an otter-grader 7 assignment, read off the rubric.
 
-    python -m autograder.otter_build [--out dist/otter] [--otter .venv-otter/bin/otter]
-    python -m autograder.otter_build --compare SUBMISSION... [--out DIR]
+    python -m tools.otter.build [--out dist/otter] [--otter .venv-otter/bin/otter]
+    python -m tools.otter.build --compare SUBMISSION... [--out DIR]
 
 Otter grades one notebook (or one .py file) per submission and runs its tests in the
 kernel that ran it. Our submissions are up to four .py files that import each other, so
 the assignment ships a driver notebook, `module3_otter.ipynb`, as an otter support file:
 otter copies it into every submission folder and grades it in place of a student
 notebook; the student hands in the exercise files as for the engine (several files, or a
-zip). The driver stages those files (autograder/otter_bridge.py); then each otter test
+zip). The driver stages those files (tools/otter/bridge.py, shipped as
+autograder/otter_bridge.py in the support folder); then each otter test
 case runs one rubric test of tests/public or tests/hidden in that kernel. One otter test
 file ("question") per exercise, one test case per rubric test with its points, hidden
 tests as otter's hidden test cases. Everything is generated from the collected rubric, so
@@ -34,7 +35,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
+BRIDGE = Path(__file__).resolve().parent / "bridge.py"
 SUPPORT = "module3_grading"
 DRIVER = "module3_otter.ipynb"
 TEST_DIRS = ("tests/public", "tests/hidden")
@@ -47,7 +49,7 @@ RUBRIC_ENV = "MODULE3_OTTER_RUBRIC"
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Plugin hook (`-p autograder.otter_build`): write the rubric to $MODULE3_OTTER_RUBRIC."""
+    """Plugin hook (`-p tools.otter.build`): write the rubric to $MODULE3_OTTER_RUBRIC."""
     path = os.environ.get(RUBRIC_ENV)
     if not path:
         return
@@ -63,7 +65,7 @@ def collect_rubric() -> list[dict]:
         out = Path(tmp) / "rubric.json"
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", *TEST_DIRS, "--collect-only", "-q",
-             "-p", "autograder.otter_build", "-p", "no:cacheprovider", "-o", "addopts="],
+             "-p", "tools.otter.build", "-p", "no:cacheprovider", "-o", "addopts="],
             cwd=REPO, capture_output=True, text=True, timeout=300,
             env={**os.environ, RUBRIC_ENV: str(out)})
         if not out.is_file():
@@ -171,8 +173,9 @@ def _copy_support(dest: Path) -> None:
         shutil.copyfile(path, dest / "solutions" / path.name)
     shutil.copytree(REPO / "data", dest / "data", ignore=ignore)
     (dest / "autograder").mkdir()
-    for name in ("__init__.py", "submission.py", "otter_bridge.py"):
+    for name in ("__init__.py", "submission.py"):
         shutil.copyfile(REPO / "autograder" / name, dest / "autograder" / name)
+    shutil.copyfile(BRIDGE, dest / "autograder" / "otter_bridge.py")
     (dest / "pytest.ini").write_text(PYTEST_INI, encoding="utf-8")
 
 
@@ -312,7 +315,7 @@ def format_rows(rows: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.otter_build",
+    parser = argparse.ArgumentParser(prog="python -m tools.otter.build",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REPO / "dist" / "otter")
     parser.add_argument("--otter", type=Path, default=OTTER, help="the otter executable")

@@ -1,6 +1,6 @@
 """`make bench`: what checking and grading cost, and how fast the reference computes.
 
-    python -m autograder.bench [--quick] [--only grade,numpy,...] [--out results/bench.json]
+    python -m tools.bench [--quick] [--only grade,numpy,...] [--out results/bench.json]
 
 Parts (`--only` takes any of them; the default runs all):
 
@@ -15,7 +15,7 @@ Parts (`--only` takes any of them; the default runs all):
   machine gives none, the output says so): Gradescope's half vCPU;
 * `batch`: `grade-all` of a batch (half reference, half skeleton) with --jobs 1 and 2;
 * `numpy`: the reference `rnn_forward` + `rnn_backward` (Exercise 1), the benchmark path
-  `autograder/fast_rnn.py` and `torch.nn.RNN` forward + backward, float64, one thread;
+  `tools/fast_rnn.py` and `torch.nn.RNN` forward + backward, float64, one thread;
 * `charlm`: the character models' training throughput (characters per second) and the
   training time until the validation loss beats the unigram baseline (Exercise 3's NumPy
   model and Exercise 4's two-layer PyTorch model, the demos' settings).
@@ -356,7 +356,7 @@ def part_batch(args, tmp: Path) -> dict:
 
 def _internal(name: str, args) -> dict:
     """Run a compute part in a fresh interpreter with one BLAS/torch thread."""
-    cmd = [sys.executable, "-m", "autograder.bench", "--internal", name]
+    cmd = [sys.executable, "-m", "tools.bench", "--internal", name]
     if args.quick:
         cmd.append("--quick")
     load = load_average()
@@ -386,8 +386,8 @@ def numpy_vs_torch(quick: bool) -> dict:
     import numpy as np
     import torch
 
-    from autograder import fast_rnn
     from solutions import ex_01_basic_rnn as ref
+    from tools import fast_rnn
 
     torch.set_num_threads(1)
     repeats = 5 if quick else 30
@@ -679,7 +679,7 @@ def table(report: dict) -> list[str]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.bench",
+    parser = argparse.ArgumentParser(prog="python -m tools.bench",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help=f"comma-separated parts: {','.join(PARTS)}")
     parser.add_argument("--quick", action="store_true",

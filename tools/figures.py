@@ -6,7 +6,7 @@ shipped) with small, fixed budgets and writes each figure as a small PNG into
 Everything is seeded and no budget is a time limit, so a rerun gives the same figures,
 except the NumPy-vs-PyTorch timing plot, which measures this machine.
 
-    python -m autograder.figures [--out DIR] [--only NAME ...]
+    python -m tools.figures [--out DIR] [--only NAME ...]
 """
 
 from __future__ import annotations

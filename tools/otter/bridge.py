@@ -1,9 +1,10 @@
 """The otter-grader route, inside otter's kernel: runs our own tests on the submission.
 
-`make otter` (autograder/otter_build.py) ships this file in the otter assignment's support
-folder together with tests/public, tests/hidden, the reference (the hidden tests compare
-with it), data/ and autograder/submission.py. Otter executes the assignment's driver
-notebook and then its test files in one Jupyter kernel; both come here:
+`make otter` (tools/otter/build.py) ships this file, as `autograder/otter_bridge.py`, in
+the otter assignment's support folder together with tests/public, tests/hidden, the
+reference (the hidden tests compare with it), data/ and autograder/submission.py.
+Otter executes the assignment's driver notebook and then its test files in one Jupyter
+kernel; both come here:
 
 - `prepare()` (the driver notebook) finds the student's files in the submission folder
   with the engine's own `autograder.submission.collect` (the same names, renamings,
