@@ -4,8 +4,6 @@ costs Exercise 1's points only, and no reference code enters a student process."
 
 from __future__ import annotations
 
-import textwrap
-
 import numpy as np
 import pytest
 
@@ -108,3 +106,20 @@ def test_no_reference_code_reaches_the_student_process(tmp_path):
             if line.strip().startswith(("dh_prev", "dWh", "h_t =", "dz ="))]
     assert body and not any(line in seen for line in body)
     assert "takes plain data" in seen
+
+
+def test_grade_keeps_later_points_under_the_reference_policy(tmp_path):
+    """A whole grade (Exercises 1 and 3: Exercise 3's tests run Exercise 1 through
+    char_rnn_loss): the planted Exercise 1 bug costs Exercise 1 only, and results.json
+    says which policy was used."""
+    from autograder.grade import exercise_totals, grade
+
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / EX1).write_text(MUTANTS["drop_dh_next"].source())
+    (sub / "ex_03_char_language_model.py").write_text(reference("ex03"))
+    res = grade(sub, exercises=("ex01", "ex03"), exercise1="reference")
+    totals = exercise_totals(res["tests"])
+    assert totals["ex01"][0] < 30 and totals["ex03"] == (25.0, 25.0)
+    assert res["extra_data"]["exercise1_policy"] == "reference"
+    assert "course policy: Exercises 2-4 were graded with the reference" in res["output"]
