@@ -123,3 +123,26 @@ def test_grade_keeps_later_points_under_the_reference_policy(tmp_path):
     assert totals["ex01"][0] < 30 and totals["ex03"] == (25.0, 25.0)
     assert res["extra_data"]["exercise1_policy"] == "reference"
     assert "course policy: Exercises 2-4 were graded with the reference" in res["output"]
+
+
+def test_class_reports_say_which_policy(tmp_path):
+    """gradebook.csv, misconceptions.md and report.html name the policy of the grades."""
+    import csv
+    from pathlib import Path
+
+    from autograder import batch
+    from autograder.gradebook import write_reports
+    from autograder.report_html import write_report
+
+    def res(policy):
+        return {"score": 1.0, "output": "", "extra_data": {"exercise1_policy": policy},
+                "tests": [{"name": "ex01 t", "score": 1.0, "max_score": 1.0,
+                           "status": "passed", "visibility": "visible", "output": "",
+                           "tags": ["ex01"]}]}
+    rows = [(batch.Submission(n, path=Path(n)), res("reference"), "graded") for n in "ab"]
+    write_reports(rows, tmp_path)
+    write_report(rows, tmp_path)
+    with open(tmp_path / "gradebook.csv", encoding="utf-8") as fh:
+        assert {r["exercise1_policy"] for r in csv.DictReader(fh)} == {"reference"}
+    assert "Exercise 1 policy: reference" in (tmp_path / "misconceptions.md").read_text()
+    assert "Exercise 1 policy: reference" in (tmp_path / "report.html").read_text()
