@@ -1,8 +1,9 @@
 """Command line of the grading engine (what the Makefile calls).
 
     python -m autograder grade SUBMISSION [--out results.json] [--exercises ex02,...]
+                               [--exercise1 own|reference]
     python -m autograder grade-all DIR --out OUTDIR [--jobs N] [--exercises ex02,...]
-                                   [--canvas-assignment NAME]
+                                   [--canvas-assignment NAME] [--exercise1 own|reference]
     python -m autograder assignments [--check] [--scaffold concept|full]
 """
 
@@ -13,6 +14,8 @@ import contextlib
 import importlib.util
 import sys
 from pathlib import Path
+
+from autograder.settings import EXERCISE1_POLICIES
 
 
 def _positive_int(text: str) -> int:
@@ -46,6 +49,9 @@ def _existing(text: str) -> Path:
 
 EXERCISES_HELP = ("grade only these exercises (for maintainers): the other tests are "
                   "listed with 0, \"not graded in this run\"")
+EXERCISE1_HELP = ("what Exercises 2-4 run on: the student's own Exercise 1, or the reference "
+                  "(a mistake in Exercise 1 then costs Exercise 1's points only); default: "
+                  "EXERCISE1_POLICY in autograder/settings.py")
 
 
 def main(argv=None) -> int:
@@ -59,6 +65,7 @@ def main(argv=None) -> int:
     p.add_argument("--quiet", action="store_true", help="do not print the table")
     p.add_argument("--exercises", type=_exercises, metavar="ex02[,ex01...]",
                    help=EXERCISES_HELP)
+    p.add_argument("--exercise1", choices=EXERCISE1_POLICIES, help=EXERCISE1_HELP)
 
     p = sub.add_parser("grade-all", help="grade every sub-folder or .zip of DIR")
     p.add_argument("folder", type=_existing, metavar="DIR")
@@ -66,6 +73,7 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=_positive_int, default=1)
     p.add_argument("--exercises", type=_exercises, metavar="ex02[,ex01...]",
                    help=EXERCISES_HELP)
+    p.add_argument("--exercise1", choices=EXERCISE1_POLICIES, help=EXERCISE1_HELP)
     p.add_argument("--scheduler", metavar="tcp://HOST:8786|local",
                    help="grade on a Dask cluster (requirements-cluster.txt): a running "
                         "`dask scheduler`, or local for a LocalCluster of --jobs workers")
@@ -137,7 +145,8 @@ def main(argv=None) -> int:
         from autograder.sandbox.isolation import EXIT_NO_SANDBOX, SandboxStartError
 
         try:
-            results = grade(args.submission, args.out, args.log, args.exercises)
+            results = grade(args.submission, args.out, args.log, args.exercises,
+                            args.exercise1)
         except SandboxStartError as exc:
             # Nothing was graded: grade-all tries again (EXIT_NO_SANDBOX), never weaker.
             write_json(failed_results(str(exc)), args.out)
@@ -181,7 +190,7 @@ def main(argv=None) -> int:
                 rows = grade_class(args.folder, args.out, args.jobs, fresh=args.fresh,
                                    exercises=args.exercises, level=level.name,
                                    canvas_assignment=args.canvas_assignment,
-                                   executor=executor)
+                                   executor=executor, exercise1=args.exercise1)
         except SchedulerError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -32,7 +32,7 @@ from concurrent.futures import CancelledError, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.grade import _in_repo, printable
+from autograder.grade import _in_repo, exercise1_policy, printable
 from autograder.sandbox import cgroups
 from autograder.sandbox.client import JOBS_ENV, TIME_SCALE_ENV, grade_tasks
 from autograder.sandbox.isolation import EXIT_NO_SANDBOX
@@ -201,12 +201,14 @@ def _materialise(sub: Submission, dest: Path) -> Path:
     return dest
 
 
-def fingerprint(sub: Submission, exercises=None) -> str:
-    """A hash of the submission's files, of the grader's tests and of the exercises
-    graded: unchanged means the stored result is still the right one."""
+def fingerprint(sub: Submission, exercises=None, exercise1: str = "own") -> str:
+    """A hash of the submission's files, of the grader's tests, of the exercises graded
+    and of the Exercise 1 policy: unchanged means the stored result is still right."""
     h = hashlib.sha256()
     if exercises:  # a whole grade hashes as before, so stored results stay valid
         h.update(("exercises:" + ",".join(sorted(exercises))).encode())
+    if exercise1 != "own":  # likewise for the default policy
+        h.update(f"exercise1:{exercise1}".encode())
     for path in sub.sources():
         h.update(path.name.encode())
         h.update(path.read_bytes())
@@ -352,15 +354,16 @@ def submission_dir(out_dir: Path, sub_id: str) -> Path:
 
 def _grade_one(sub: Submission, out_dir: Path, fresh: bool, exercises=None,
                interrupt: Interrupt | None = None,
-               level: str | None = None, jobs: int = 1) -> tuple[dict | None, str]:
+               level: str | None = None, jobs: int = 1,
+               exercise1: str = "own") -> tuple[dict | None, str]:
     """(results, how): how is "graded", "kept" (resumed) or why it was not graded.
     `level`: the isolation level the batch decided on; the child grades at it or fails,
     and a child that could not start the sandbox is tried SANDBOX_TRIES times in all.
     `jobs`: the grades running at once on this machine; each runs in a cgroup of its own
-    (grade_group) where the machine gives one."""
+    (grade_group) where the machine gives one. `exercise1`: the Exercise 1 policy."""
     target = submission_dir(out_dir, sub.id)
     results_path, print_path = target / "results.json", target / "fingerprint.txt"
-    stamp = fingerprint(sub, exercises)
+    stamp = fingerprint(sub, exercises, exercise1)
     if not fresh and results_path.is_file() and print_path.is_file() \
             and print_path.read_text() == stamp:
         try:
@@ -376,6 +379,7 @@ def _grade_one(sub: Submission, out_dir: Path, fresh: bool, exercises=None,
            str(results_path), "--quiet", "--log", str(target / "grader.log")]
     if exercises:
         cmd += ["--exercises", ",".join(exercises)]
+    cmd += ["--exercise1", exercise1]
     env = dict(os.environ, **({"AUTOGRADER_ISOLATION": level} if level else {}),
                **grade_env(jobs))
     try:
@@ -451,17 +455,19 @@ class ClassRun(list):
 def grade_class(folder: Path, out_dir: Path, jobs: int = 1, fresh: bool = False,
                 progress: bool = True, exercises=None,
                 level: str | None = None, canvas_assignment: str | None = None,
-                executor=None) -> ClassRun:
+                executor=None, exercise1: str | None = None) -> ClassRun:
     """Grade every submission of `folder` into `out_dir` and write the class reports
     (`exercises`: only those, as `grade --exercises`; `canvas_assignment`: also write
     canvas_import.csv with a column of that name; `executor`: a concurrent.futures
     executor to grade on instead of `jobs` threads here, e.g. cluster.dask_executor).
     `level`: the isolation level every submission is graded at (default: the one
     detected here, once). A Ctrl-C stops it cleanly (Interrupt): the reports then cover
-    what was graded, and the same call again resumes."""
+    what was graded, and the same call again resumes. `exercise1`: what Exercises 2-4
+    run on, "own" or "reference" (default: settings.EXERCISE1_POLICY)."""
     from autograder.gradebook import write_reports
     from autograder.sandbox.client import Limits
 
+    exercise1 = exercise1_policy(exercise1)
     notes: list[str] = []
     subs = discover(folder, notes)
     for note in notes:
@@ -479,7 +485,8 @@ def grade_class(folder: Path, out_dir: Path, jobs: int = 1, fresh: bool = False,
     here = executor is None
     with Interrupt() as interrupt, contextlib.nullcontext(pool) if executor else pool:
         futures = {pool.submit(_grade_one, sub, out_dir, fresh, exercises,
-                               interrupt if here else None, level, max(1, jobs)): sub
+                               interrupt if here else None, level, max(1, jobs),
+                               exercise1): sub
                    for sub in subs}
         interrupt.futures = list(futures)
         for future in as_completed(futures):

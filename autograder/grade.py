@@ -25,7 +25,7 @@ from autograder.records import KEY_OPTION, complete_lines, hand_key, verified
 from autograder.sandbox.client import Limits, remove_tree, stage
 from autograder.sandbox.isolation import clear_keyrings
 from autograder.sandbox.reaper import children, descendants, reap_strays, set_subreaper
-from autograder.settings import VISIBILITY
+from autograder.settings import EXERCISE1_POLICIES, EXERCISE1_POLICY, VISIBILITY
 from autograder.submission import BadSubmission, collect
 from tests.public.harness import EXERCISES
 from tests.public.misconceptions import MISCONCEPTIONS
@@ -63,7 +63,8 @@ def exercise_suites(test_dirs=TEST_DIRS) -> dict[str, list[Path]]:
 
 
 def run_tests(staging: Path, timeout: float | None = None, limits: Limits | None = None,
-              exercises=None, keep: set[int] | None = None) -> tuple[str, str, list[str]]:
+              exercises=None, keep: set[int] | None = None,
+              exercise1: str = "own") -> tuple[str, str, list[str]]:
     """Run the graded suites against the staged submission, one trusted pytest per
     exercise (see EXERCISE_TIMEOUT_S); with `exercises`, only those, and the others'
     tests are collected (not run) so that the rubric stays whole. Every wall-clock limit
@@ -76,7 +77,7 @@ def run_tests(staging: Path, timeout: float | None = None, limits: Limits | None
     code could find and rewrite. After each exercise, every process that student code
     left behind is killed, the run-limit path included: every child of this process but
     `keep` (the grader's own, from before any student code ran; default: those alive
-    now), with all below them.
+    now), with all below them. `exercise1`: the course policy (settings.EXERCISE1_POLICY).
     """
     limits = limits or Limits()
     keep = children() if keep is None else keep
@@ -96,7 +97,7 @@ def run_tests(staging: Path, timeout: float | None = None, limits: Limits | None
         if limit <= 1:
             notes.append(f"{exid}: not graded: the grading run's {timeout:.0f} s were used up")
             continue
-        extra = ("--run-only", exid) if skipped else ()
+        extra = (("--run-only", exid) if skipped else ()) + ("--exercise1", exercise1)
         files, skipped = files + skipped, []
         text, log, note = _run_exercise(files, staging, limit, limits, keep, *extra)
         if '"rubric"' not in text:  # cut short before it listed its tests: list them now
@@ -294,12 +295,15 @@ def exercise_totals(tests) -> dict[str, tuple[float, float]]:
 
 
 def grade(submission: Path, out: Path | None = None, log: Path | None = None,
-          exercises=None) -> dict:
+          exercises=None, exercise1: str | None = None) -> dict:
     """Grade one submission; writes results.json to `out` when given and returns it.
+    `exercise1`: what Exercises 2-4 run on, "own" or "reference" (default: the course
+    setting, settings.EXERCISE1_POLICY); results.json's extra_data says which.
 
     `exercises` (ids such as "ex02") grades only those, for maintainers: every other
     test is listed with 0 and "not graded in this run", so the rubric stays the same."""
     start = time.monotonic()
+    exercise1 = exercise1_policy(exercise1)
     limits = Limits()
     level = limits.isolation()  # tried now; raises if the level asked for is not here
     tmp = Path(tempfile.mkdtemp(prefix="rnn-grade-"))
@@ -317,8 +321,10 @@ def grade(submission: Path, out: Path | None = None, log: Path | None = None,
             warn_if_readable_by_others()
         staging = stage(files, tmp / "staging", REPO / "data", limits)
         recorded_text, pytest_output, run_notes = run_tests(staging, limits=limits,
-                                                            exercises=exercises, keep=keep)
-        notes += run_notes
+                                                            exercises=exercises, keep=keep,
+                                                            exercise1=exercise1)
+        later = not exercises or {"ex02", "ex03", "ex04"} & set(exercises)
+        notes += run_notes + ([EXERCISE1_NOTE] if exercise1 == "reference" and later else [])
         rubric, recorded = read_outcomes(recorded_text)
         recorded.update(_not_graded(rubric, exercises))
         # Tests collected apart come first; the rubric's order is the exercises'.
@@ -349,10 +355,23 @@ def grade(submission: Path, out: Path | None = None, log: Path | None = None,
              or n.split(":")[0] in graded_files]
     results = build_results(rubric, recorded, notes, time.monotonic() - start)
     # For the instructor (Gradescope shows extra_data to no student): how student code ran.
-    results["extra_data"] = {"isolation": level.as_dict()}
+    results["extra_data"] = {"isolation": level.as_dict(), "exercise1_policy": exercise1}
     if out is not None:
         write_json(results, out)
     return results
+
+
+EXERCISE1_NOTE = ("course policy: Exercises 2-4 were graded with the reference Exercise 1 in "
+                  "place of yours, so a mistake in Exercise 1 costs Exercise 1's points only")
+
+
+def exercise1_policy(value: str | None = None) -> str:
+    """The policy a grade uses: `value`, else settings.EXERCISE1_POLICY; checked."""
+    value = EXERCISE1_POLICY if value is None else value
+    if value not in EXERCISE1_POLICIES:
+        raise ValueError(f"EXERCISE1_POLICY (autograder/settings.py) or --exercise1: expected "
+                         f"one of {', '.join(EXERCISE1_POLICIES)}, got {value!r}")
+    return value
 
 
 def _not_graded(rubric: list[dict], exercises) -> dict[str, dict]:

@@ -5,7 +5,8 @@ one dict per student (a group's submission gives one row per member); every repo
 any other front end (an HTML page) reads those rows. Files written by `write_reports`:
 
 * `gradebook.csv`: one row per student: ids from the layout, late flag, total and points
-  per exercise, status (`graded`, `partial`, `not graded`) and notes saying why;
+  per exercise, status (`graded`, `partial`, `not graded`), notes saying why, and the
+  Exercise 1 policy its grade used (`own` or `reference`, settings.EXERCISE1_POLICY);
 * `tests.csv` (points per test, one short stable column id per test) and `tests_key.csv`
   (what each id stands for, with its pass rate); `pass_rates.csv` as before;
 * `canvas_import.csv` when a Canvas assignment name is given: Canvas's gradebook import;
@@ -119,6 +120,40 @@ def _grader_notes(results: dict) -> list[str]:
             if line.strip() and "public points (hidden tests" not in line]
 
 
+def exercise1_policy_of(results: dict | None) -> str:
+    """The Exercise 1 policy a results.json was graded with ("own" before there was one);
+    "" for a submission not graded."""
+    if not results:
+        return ""
+    return str(results.get("extra_data", {}).get("exercise1_policy", "own"))
+
+
+POLICY_TEXT = {
+    "own": "Exercises 2-4 ran on each student's own Exercise 1 (a mistake there can cost "
+           "points in them too: `uses-exercise1`)",
+    "reference": "Exercises 2-4 ran on the reference Exercise 1 (course setting "
+                 "EXERCISE1_POLICY = \"reference\"): a mistake in Exercise 1 cost Exercise 1's "
+                 "points only",
+}
+
+
+def policy_line(rows) -> str:
+    """One sentence for a class report: the Exercise 1 policy its grades used (with the
+    count of each when they differ)."""
+    used: dict[str, int] = {}
+    for _, res, _ in rows:
+        if res:
+            policy = exercise1_policy_of(res)
+            used[policy] = used.get(policy, 0) + 1
+    if not used:
+        return "Exercise 1 policy: (nothing graded)"
+    if len(used) == 1:
+        (policy,) = used
+        return f"Exercise 1 policy: {policy}. {POLICY_TEXT.get(policy, '')}".rstrip()
+    return "Exercise 1 policy: mixed: " + ", ".join(
+        f"{n} graded with {p}" for p, n in sorted(used.items())) + " (regrade with --fresh)"
+
+
 def student_rows(rows) -> list[dict]:
     """One dict per student, in the order of the submissions (a group's members in the
     order the layout lists them).
@@ -127,12 +162,13 @@ def student_rows(rows) -> list[dict]:
     Keys: student, submission, canvas_id, sid, email, late ("yes", "no" or "" when the
     layout does not say), total, out_of, one key per exercise id (its points), status
     ("graded", "partial": an exercise could not be graded, "not graded"), problems
-    ({exercise id: (kind, detail)}), notes (one line for a TA), how ("graded", "kept",
-    or why it was not graded).
+    ({exercise id: (kind, detail)}), notes (one line for a TA), exercise1_policy ("own",
+    "reference", "" when not graded), how ("graded", "kept", or why it was not graded).
     """
     out = []
     for sub, res, how in rows:
-        base = {"submission": sub.id, "late": sub.late_flag(), "how": how}
+        base = {"submission": sub.id, "late": sub.late_flag(), "how": how,
+                "exercise1_policy": exercise1_policy_of(res)}
         if res is None:
             status, notes, problems = "not graded", [how], {}
             scores = {"total": "", "out_of": "", **{e: "" for e in EXERCISES}}
@@ -146,7 +182,7 @@ def student_rows(rows) -> list[dict]:
             notes = [f"{e}: {kind}: {detail}" if kind != "missing" else
                      f"{e}: {EXERCISES[e]} missing" for e, (kind, detail) in problems.items()]
             notes += [n for n in _grader_notes(res) if "not in the submission" not in n
-                      and "a notebook, not graded" not in n]
+                      and "a notebook, not graded" not in n and "course policy:" not in n]
         if sub.late:
             notes.insert(0, "late")
         text = "; ".join(notes)
@@ -160,7 +196,7 @@ def student_rows(rows) -> list[dict]:
 
 
 GRADEBOOK_COLUMNS = ["student", "submission", "canvas_id", "sid", "email", "late", "total",
-                     "out_of", *EXERCISES, "status", "notes"]
+                     "out_of", *EXERCISES, "status", "notes", "exercise1_policy"]
 
 
 def write_gradebook(people: list[dict], path: Path) -> None:

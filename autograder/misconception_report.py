@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.gradebook import CONSEQUENCES, FIXES, _write_csv, exercise_problems
+from autograder.gradebook import CONSEQUENCES, FIXES, _write_csv, exercise_problems, policy_line
 from tests.public.harness import EXERCISES
 from tests.public.misconceptions import MISCONCEPTIONS
 
@@ -152,6 +152,7 @@ def write_misconceptions(rows, out_dir: Path) -> None:
              f"{graded} submissions graded. Root causes first: each is a mistake the tests "
              "recognised where it was made, with how many submissions show it and the guide "
              "section to reteach; what it broke in later exercises is listed under it.", "",
+             policy_line(rows) + ".", "",
              "## Root causes", "",
              "| misconception | students | share | reteach (guide section) | the idea |",
              "|---|---|---|---|---|"]

@@ -23,6 +23,7 @@ from autograder import records
 from autograder.grade import printable
 from autograder.sandbox import isolation, reaper
 from autograder.sandbox.client import Limits, RemoteLoader
+from autograder.settings import EXERCISE1_POLICIES
 from tests.public.harness import exercise_of, rubric_entry
 from tests.public.misconceptions import explained, ids_in
 
@@ -40,6 +41,9 @@ def pytest_addoption(parser):
     group.addoption("--run-only", metavar="EXERCISE",
                     help="run only this exercise's tests; the others are collected, so "
                          "that the rubric lists them, then deselected (`grade --exercises`)")
+    group.addoption("--exercise1", choices=EXERCISE1_POLICIES, default="own",
+                    help="what Exercises 2-4 run on: the student's own Exercise 1 or the "
+                         "reference (settings.EXERCISE1_POLICY)")
     group.addoption(records.KEY_OPTION, type=int, metavar="FD",
                     help="inherited pipe the grader writes the outcome key to (records.py)")
 
@@ -64,7 +68,8 @@ def pytest_configure(config):
         budget = config.getoption("--budget")
         limits = Limits(level=config.getoption("--isolation"),
                         **({} if budget is None else {"budget_s": budget}))
-        config.student_loader = RemoteLoader(Path(staging), limits)
+        config.student_loader = RemoteLoader(Path(staging), limits,
+                                             exercise1=config.getoption("--exercise1"))
     path = config.getoption("--outcomes")
     if path:
         config.pluginmanager.register(Recorder(path, key), "autograder-recorder")
@@ -80,6 +85,13 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if exercise_of(item.nodeid) == wanted]
+
+
+def pytest_runtest_setup(item):
+    """The loader hands out Exercise 1 by the exercise whose test runs (the policy)."""
+    loader = getattr(item.config, "student_loader", None)
+    if loader is not None:
+        loader.running = exercise_of(item.nodeid)
 
 
 def pytest_unconfigure(config):

@@ -15,6 +15,8 @@ import io
 import re
 from pathlib import Path
 
+from autograder.gradebook import policy_line
+
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _JS = """document.querySelectorAll('tr.mis').forEach(function (row) {
   row.addEventListener('click', function () {
@@ -87,6 +89,7 @@ def write_report(rows, out_dir: Path, similar: list[dict] | None = None) -> Path
              "</title><style>body{font-family:sans-serif}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:2px 6px}tr.mis{cursor:pointer}</style>",
              f"<h1>Class report ({len(view['students'])} submissions)</h1>",
+             f"<p id='policy'>{e(policy_line(rows))}.</p>",
              "<h2>Scores per exercise</h2>",
              f"<img id='histogram' alt='score histograms' "
              f"src='data:image/png;base64,{_histograms(view)}'>"]

@@ -22,7 +22,7 @@ import time
 import weakref
 from pathlib import Path
 
-from autograder.sandbox import cgroups, isolation, reaper, wire
+from autograder.sandbox import cgroups, isolation, reaper, reference_ex01, wire
 from tests.public import predictors
 from tests.public.harness import EXERCISES, SubmissionError
 
@@ -30,6 +30,7 @@ from tests.public.harness import EXERCISES, SubmissionError
 RUNTIME_FILES = {
     "worker.py": Path(__file__).with_name("worker.py"),
     "wire.py": Path(__file__).with_name("wire.py"),
+    "served_ex01.py": Path(__file__).with_name("served_ex01.py"),
     "figures.py": Path(__file__).resolve().parents[2] / "tests" / "public" / "figures.py",
     "predictors.py": Path(__file__).resolve().parents[2] / "tests" / "public" / "predictors.py",
 }
@@ -269,8 +270,11 @@ class StudentProcess:
     """One worker process running one student file; restarted after any failure."""
 
     def __init__(self, staging: Path, module_name: str, limits: Limits, load_timeout=60.0,
-                 budget_s: float | None = None):
+                 budget_s: float | None = None, serve_exercise1: bool = False):
         self.staging, self.module_name, self.limits = staging, module_name, limits
+        # The course policy "reference": each start gets a reference Exercise 1 process
+        # of its own, reached from the worker through a pipe pair (reference_ex01.py).
+        self.serve_exercise1, self.reference = serve_exercise1, None
         self.load_timeout = load_timeout
         # Wall time all calls into this file may take together: a function that loops
         # forever costs its own timeout a few times, not every test's timeout.
@@ -305,15 +309,22 @@ class StudentProcess:
     def start(self):
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
+        if self.serve_exercise1:
+            if self.reference is not None:  # left by a start that failed
+                self.reference.stop()
+            self.reference = reference_ex01.Server(self.limits.memory_mb, self.limits.cpu_s)
         log = open(self.log_path, "ab")
+        served = self.reference.student_fds if self.reference else ()
         cmd, extra_fds = self.limits.command(
             [sys.executable, "-E", "-s", "-B", str(self.staging / "runtime" / "worker.py"),
-             str(req_r), str(resp_w), str(self.staging / "submission"), self.module_name],
+             str(req_r), str(resp_w), str(self.staging / "submission"), self.module_name,
+             *map(str, served)],
             self.staging)
         try:
             self.proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                pass_fds=(req_r, resp_w, *extra_fds), cwd=self.staging, env=self._env(),
+                pass_fds=(req_r, resp_w, *served, *extra_fds), cwd=self.staging,
+                env=self._env(),
                 preexec_fn=self.limits.preexec(self.group), start_new_session=True,
             )
             self.watchdog = reaper.Watchdog(self._memory_trip(self.proc.pid),
@@ -323,6 +334,8 @@ class StudentProcess:
             log.close()
             for fd in extra_fds:
                 os.close(fd)
+            if self.reference is not None:
+                self.reference.close_student_fds()
             os.close(req_r)
             os.close(resp_w)
         self.req, self.resp = req_w, resp_r
@@ -453,6 +466,9 @@ class StudentProcess:
         return f"\n--- last output of your code ---\n{text}" if text else ""
 
     def stop(self):
+        if self.reference is not None:
+            self.reference.stop()
+            self.reference = None
         if self.proc is None:
             return
         try:
@@ -635,8 +651,11 @@ _instances: weakref.WeakSet[StudentProcess] = weakref.WeakSet()
 
 
 def live_workers() -> set[int]:
-    """Process ids of the student processes running now (not strays to kill)."""
-    return {p.proc.pid for p in list(_instances) if p.proc is not None}
+    """Process ids of the student processes running now, and of the reference Exercise 1
+    processes serving them (not strays to kill)."""
+    return {pid for p in list(_instances) for pid in (
+        p.proc.pid if p.proc is not None else None,
+        p.reference.pid if p.reference is not None else None) if pid is not None}
 
 
 class RemoteModule:
@@ -666,13 +685,20 @@ class RemoteLoader:
     data/, runtime/ (worker.py, wire.py), scratch/ (the only place the student may write).
     """
 
-    def __init__(self, staging: Path, limits: Limits | None = None):
+    def __init__(self, staging: Path, limits: Limits | None = None, exercise1: str = "own"):
         self.staging = Path(staging)
         self.limits = limits or Limits()
         self.processes: dict[str, StudentProcess] = {}
         self.errors: dict[str, SubmissionError] = {}
+        # The course policy (settings.EXERCISE1_POLICY) and the exercise whose test runs
+        # now (set by the grading plugin): under "reference", Exercises 2-4 and their
+        # tests get the reference Exercise 1, Exercise 1's own tests the student's.
+        self.exercise1, self.running = exercise1, None
 
     def module(self, exid: str) -> RemoteModule:
+        if exid == "ex01" and self.exercise1 == "reference" and \
+                self.running in reference_ex01.LATER:
+            return reference_ex01.trusted_module()
         if exid in self.errors:
             raise self.errors[exid]
         if exid not in self.processes:
@@ -680,7 +706,9 @@ class RemoteLoader:
             if not (self.staging / "submission" / filename).is_file():
                 self.errors[exid] = SubmissionError(f"{filename} is not in the submission")
                 raise self.errors[exid]
-            process = StudentProcess(self.staging, filename[:-3], self.limits)
+            process = StudentProcess(
+                self.staging, filename[:-3], self.limits,
+                serve_exercise1=self.exercise1 == "reference" and exid in reference_ex01.LATER)
             try:
                 process.start()
             except SubmissionError as exc:

@@ -1,10 +1,13 @@
 """The untrusted side: runs ONE student file and answers calls on it, nothing else.
 
 Started by autograder.sandbox.client as
-    python -I -B worker.py REQ_FD RESP_FD SUBMISSION_DIR MODULE_NAME
+    python -I -B worker.py REQ_FD RESP_FD SUBMISSION_DIR MODULE_NAME [EX1_REQ EX1_RESP]
 from a private copy of this file and wire.py, with only the student's files on sys.path,
 limits on memory/CPU/files set by the parent and, when the grader is root, as an
 unprivileged user. Nothing it returns is trusted: the grader only judges the data.
+With EX1_REQ EX1_RESP (the course policy EXERCISE1_POLICY = "reference"), the student's
+`import ex_01_basic_rnn` reaches the reference Exercise 1 in a trusted process of its own
+through that pipe pair (served_ex01.py).
 
 Per call it reports back (besides the result) which argument arrays or dicts the student
 changed, so the grader can apply the change to its own arguments and tests see the same
@@ -101,6 +104,7 @@ if _NOT_CONFINED:  # the grader's log (this process's output), never fatal
 import figures  # noqa: E402 - tests/public/figures.py: Figures become plain data
 import numpy as np  # noqa: E402
 import predictors  # noqa: E402 - tests/public/predictors.py: test predictors from plain data
+import served_ex01  # noqa: E402 - the stand-in for Exercise 1 under the course policy
 import wire  # noqa: E402
 
 _objects: dict[int, object] = {}
@@ -256,6 +260,8 @@ def main(argv: list[str]) -> int:
     sys.path[:] = [submission_dir] + [p for p in sys.path if "site-packages" in p
                                       or p.startswith(sys.base_prefix)]
     path = os.path.join(submission_dir, module_name + ".py")
+    if len(argv) > 6:  # the course serves the reference Exercise 1 (served_ex01.py)
+        served_ex01.install(int(argv[5]), int(argv[6]), submission_dir)
     try:
         spec = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(spec)

@@ -1,0 +1,148 @@
+"""The course policy EXERCISE1_POLICY (issue 25 item 5): Exercises 2-4 on the reference
+Exercise 1, served from a trusted process of its own, so that one Exercise 1 mistake
+costs Exercise 1's points only, and no reference code enters a student process."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograder.sandbox import reference_ex01
+from autograder.sandbox.client import Limits, RemoteLoader, stage
+from tests.mutants.catalogue import reference
+from tests.mutants.grading import MUTANTS
+
+EX1, EX2 = "ex_01_basic_rnn.py", "ex_02_time_series_prediction.py"
+# The student's Exercise 2 tries to read the reference through what it was given.
+HOSTILE = '''
+import gc, inspect, sys
+import numpy as np
+import ex_01_basic_rnn as ex1
+
+def backward():
+    rng = np.random.default_rng(0)
+    x, h0 = rng.standard_normal((2, 4, 3)), np.zeros((2, 5))
+    Wx, Wh, b = rng.standard_normal((3, 5)), rng.standard_normal((5, 5)), np.zeros(5)
+    h, cache = ex1.rnn_forward(x, h0, Wx, Wh, b)
+    return ex1.rnn_backward(np.ones_like(h), cache)
+
+def draws():
+    rng = np.random.default_rng(3)
+    return ex1.init_params(2, 3, 2, rng)["Wx"], rng.standard_normal(2)
+
+def peek():
+    f = ex1.rnn_forward
+    texts = [inspect.getsource(f), repr(sorted(f.__globals__)), repr(f.__code__.co_consts),
+             repr(sorted(sys.modules)), repr(getattr(ex1, "__file__", None))]
+    texts += [repr(o.co_consts) for o in gc.get_objects() if inspect.iscode(o)]
+    try:
+        ex1.rnn_forward(lambda: 0, 1, 2, 3, 4)
+    except TypeError as exc:
+        texts.append(str(exc))
+    return "\\n".join(texts)
+'''
+
+
+def _loader(tmp_path, policy):
+    src = tmp_path / "src"
+    src.mkdir(exist_ok=True)
+    (src / EX1).write_text(MUTANTS["drop_dh_next"].source())
+    (src / EX2).write_text(HOSTILE)
+    staging = stage({n: src / n for n in (EX1, EX2)}, tmp_path / f"staging-{policy}", None,
+                    Limits())
+    loader = RemoteLoader(staging, Limits(), exercise1=policy)
+    loader.running = "ex02"
+    return loader
+
+
+def test_both_sides_serve_the_same_functions():
+    """served_ex01.py runs beside wire.py in the worker: read its list, not import it."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(reference_ex01.__file__).with_name("served_ex01.py").read_text())
+    served = next(ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
+                  and getattr(n.targets[0], "id", "") == "SERVED")
+    assert served == reference_ex01.SERVED
+
+
+@pytest.mark.parametrize("policy", ["own", "reference"])
+def test_exercise2_runs_on_the_policy_s_exercise1(tmp_path, policy):
+    """own: the student's planted bug shows in Exercise 2 (today's behaviour); reference:
+    the reference's gradients, and generator arguments advance as in one process."""
+    from solutions import ex_01_basic_rnn as ref
+
+    loader = _loader(tmp_path, policy)
+    try:
+        got = loader.module("ex02").backward()
+        rng = np.random.default_rng(0)
+        x, h0 = rng.standard_normal((2, 4, 3)), np.zeros((2, 5))
+        Wx, Wh, b = rng.standard_normal((3, 5)), rng.standard_normal((5, 5)), np.zeros(5)
+        h, cache = ref.rnn_forward(x, h0, Wx, Wh, b)
+        want = ref.rnn_backward(np.ones_like(h), cache)
+        same = all(np.allclose(g, w) for g, w in zip(got, want, strict=True))
+        assert same == (policy == "reference")
+        rng = np.random.default_rng(3)
+        wx, after = loader.module("ex02").draws()
+        np.testing.assert_allclose(wx, ref.init_params(2, 3, 2, rng)["Wx"])
+        np.testing.assert_allclose(after, rng.standard_normal(2))
+        # The trusted tests of Exercise 2 that consult Exercise 1 get the policy's too.
+        assert (type(loader.module("ex01")).__name__ == "LocalModule") == (policy == "reference")
+    finally:
+        loader.close()
+
+
+def test_no_reference_code_reaches_the_student_process(tmp_path):
+    """What student code can reach through the stand-in holds none of the reference's
+    solution lines, its module or its file."""
+    loader = _loader(tmp_path, "reference")
+    try:
+        seen = loader.module("ex02").peek()
+    finally:
+        loader.close()
+    assert "channel.call" in seen  # the stand-in's own source: it forwards, nothing more
+    assert "solutions" not in seen and "reference_ex01" not in seen
+    body = [line.strip() for line in reference("ex01").splitlines()
+            if line.strip().startswith(("dh_prev", "dWh", "h_t =", "dz ="))]
+    assert body and not any(line in seen for line in body)
+    assert "takes plain data" in seen
+
+
+def test_grade_keeps_later_points_under_the_reference_policy(tmp_path):
+    """A whole grade (Exercises 1 and 3: Exercise 3's tests run Exercise 1 through
+    char_rnn_loss): the planted Exercise 1 bug costs Exercise 1 only, and results.json
+    says which policy was used."""
+    from autograder.grade import exercise_totals, grade
+
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / EX1).write_text(MUTANTS["drop_dh_next"].source())
+    (sub / "ex_03_char_language_model.py").write_text(reference("ex03"))
+    res = grade(sub, exercises=("ex01", "ex03"), exercise1="reference")
+    totals = exercise_totals(res["tests"])
+    assert totals["ex01"][0] < 30 and totals["ex03"] == (25.0, 25.0)
+    assert res["extra_data"]["exercise1_policy"] == "reference"
+    assert "course policy: Exercises 2-4 were graded with the reference" in res["output"]
+
+
+def test_class_reports_say_which_policy(tmp_path):
+    """gradebook.csv, misconceptions.md and report.html name the policy of the grades."""
+    import csv
+    from pathlib import Path
+
+    from autograder import batch
+    from autograder.gradebook import write_reports
+    from autograder.report_html import write_report
+
+    def res(policy):
+        return {"score": 1.0, "output": "", "extra_data": {"exercise1_policy": policy},
+                "tests": [{"name": "ex01 t", "score": 1.0, "max_score": 1.0,
+                           "status": "passed", "visibility": "visible", "output": "",
+                           "tags": ["ex01"]}]}
+    rows = [(batch.Submission(n, path=Path(n)), res("reference"), "graded") for n in "ab"]
+    write_reports(rows, tmp_path)
+    write_report(rows, tmp_path)
+    with open(tmp_path / "gradebook.csv", encoding="utf-8") as fh:
+        assert {r["exercise1_policy"] for r in csv.DictReader(fh)} == {"reference"}
+    assert "Exercise 1 policy: reference" in (tmp_path / "misconceptions.md").read_text()
+    assert "Exercise 1 policy: reference" in (tmp_path / "report.html").read_text()
