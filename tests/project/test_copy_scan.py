@@ -34,8 +34,6 @@ def my_step(weights, state, char, temperature=1.0):
 # expected values with (issue 25.6, not yet replaced by fixtures). The list may only
 # shrink: a new copy fails the test below, and so does an entry that is gone.
 KNOWN = {
-    ("test_ex02_time_series_prediction.py", "test_ex02_error_by_horizon"),
-    ("test_ex02_time_series_prediction.py", "_every_state_twin"),
     ("test_ex03_char_language_model.py", "softmax"),
     ("test_ex03_char_language_model.py", "log_softmax"),
     ("test_ex03_char_language_model.py", "step"),

@@ -618,7 +618,7 @@ def test_ex02_error_by_horizon(ex02):
     y_true = np.array([[1.0, 2.0, 0.0], [3.0, 4.0, 0.0]])
     y_pred = np.array([[1.0, 3.0, 0.0], [5.0, 4.0, 3.0]])
     got = ex02.error_by_horizon(y_true.copy(), y_pred.copy())
-    want = np.sqrt(np.mean((y_true - y_pred) ** 2, axis=0))
+    want = np.sqrt([2.0, 0.5, 4.5])  # errors (0, -2), (-1, 0), (0, -3): mean squares 2, 0.5, 4.5
     what = "error_by_horizon (3 steps ahead, 2 examples)"
     if isinstance(got, np.ndarray) and got.shape == (2,):
         raise AssertionError(f"{what}: shape (2,): one value per example; expected one per "
@@ -674,9 +674,10 @@ def test_ex02_regressor_predict(ex02, request):
 def _every_state_twin(X, y, params):
     """The RNN-weight gradients a backward pass gets when it feeds the gradient that
     belongs to h_T into every hidden state, computed by centered differences only."""
-    h_last = rnn_states(X, params)[:, -1]
-    at_last = numerical_gradient(lambda a: mean_squared(a @ params["Wy"] + params["by"], y),
-                                 h_last, 1.0)
+    # dL/dh_T by centered differences: moving h_T by d moves the forecast by d @ Wy
+    base = forecast(X, params)
+    at_last = numerical_gradient(lambda d: mean_squared(base + d @ params["Wy"], y),
+                                 np.zeros((X.shape[0], params["Wh"].shape[0])), 1.0)
     every = np.repeat(at_last[:, None, :], X.shape[1], axis=1)
     return {k: numerical_gradient(lambda a, k=k: rnn_states(X, {**params, k: a}),
                                   params[k], every) for k in ("Wx", "Wh", "b")}
