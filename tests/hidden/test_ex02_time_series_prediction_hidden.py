@@ -12,10 +12,17 @@ import numpy as np
 import pytest
 
 from solutions import ex_02_time_series_prediction as ref
-from tests.public.harness import assert_close, check_array, check_labels, figure_info
+from tests.public.harness import (
+    assert_close,
+    check_array,
+    check_labels,
+    figure_info,
+    scalar,
+    unpack,
+)
 from tests.public.misconceptions import explain
 from tests.public.predictors import LinearPredictor
-from tests.public.test_ex02_time_series_prediction import (
+from tests.public.support_ex02 import (
     KEYS,
     builds_on,
     exercise1_first,
@@ -23,9 +30,7 @@ from tests.public.test_ex02_time_series_prediction import (
     mean_squared,
     params_of,
     raises_naming,
-    scalar,
     shapes_for,
-    unpack,
 )
 
 # The reference's windows (the public tests read theirs from fixtures/ex02.npz).
