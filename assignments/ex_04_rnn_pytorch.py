@@ -597,6 +597,31 @@ def _agreement_check():
         print(f"  d{k:3s} max |diff| {np.max(np.abs(grads_np[k] - grads_t[k])):.1e}")
 
 
+def _best_checkpoint(text, device, seconds):
+    """``train_char_model`` for at most ``seconds``, reported at its best validation epoch.
+
+    Once the validation loss rises while the training loss still falls, the model is
+    learning the training text by heart (overfitting), and the best model is the one of the
+    lowest validation loss. When that is not the last epoch, the same seed trains that many
+    epochs again: the same epochs in the same order, so the same weights (early stopping
+    with hindsight, at the cost of a second, shorter run). Returns ``(model, history)`` of
+    the epochs kept and the ``history`` of the whole first run.
+    """
+    model, history = train_char_model(text, device=device, max_seconds=seconds, print_every=5)
+    if not history["val_loss"]:
+        raise ValueError("train_char_model returned no validation losses: see its docstring")
+    best = int(np.argmin(history["val_loss"])) + 1
+    print(f"validation after {history['epochs']} epochs in {history['seconds']:.0f} s: last "
+          f"{history['val_loss'][-1]:.3f} nats/char, best {history['val_loss'][best - 1]:.3f} "
+          f"at epoch {best}")
+    if best == history["epochs"]:
+        return model, history, history
+    print(f"the validation loss rose after epoch {best} (overfitting): training {best} epochs "
+          "again from the same seed keeps the best checkpoint")
+    model, kept = train_char_model(text, device=device, epochs=best, print_every=0)
+    return model, kept, history
+
+
 def _demo(out_dir, seconds, quick):
     # Small matrices: one thread is fastest, and the guide's figures were measured so.
     torch.set_num_threads(1)
@@ -622,17 +647,17 @@ def _demo(out_dir, seconds, quick):
     text = CORPUS.read_text(encoding="utf-8")
     print(f"\nTwo-layer character RNN on {CORPUS.name} ({len(text)} characters), at most "
           f"{seconds:.0f} s on {device}:")
-    model, history = train_char_model(text, device=device, max_seconds=seconds,
-                                      print_every=5)
-    best = min(history["val_loss"])
-    print(f"validation: {history['val_loss'][-1]:.3f} nats/char (best {best:.3f}) after "
-          f"{history['epochs']} epochs in {history['seconds']:.0f} s; baselines: unigram "
-          f"{history['unigram']:.3f}, bigram {history['bigram']:.3f}")
+    model, history, whole = _best_checkpoint(text, device, seconds)
+    print("\n                                 nats/char  perplexity")
+    for label, loss in (("unigram baseline", history["unigram"]),
+                        ("bigram baseline", history["bigram"]),
+                        (f"RNN, epoch {history['epochs']}, validation", history["val_loss"][-1])):
+        print(f"  {label:30s} {loss:7.3f} {np.exp(loss):11.2f}")
     for temperature in (0.5, 1.0):
         sample = sample_text(model, history["vocab"], "Shall I ", 200, temperature)
         print(f"\nsample at temperature {temperature}:\nShall I {sample}")
     path = out_dir / "char_model_loss.png"
-    plot_char_training(history, path)
+    plot_char_training(whole, path)
     print("\nsaved", path)
 
 

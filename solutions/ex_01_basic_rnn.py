@@ -6,7 +6,8 @@ or explode as they travel back in time.
 
 Conventions used everywhere in this file:
 
-* float64 arrays only (float32 is too coarse for the numerical gradient checks);
+* float64 arrays only: every function returns float64 arrays, float32 inputs included
+  (float32 is too coarse for the numerical gradient checks);
 * batch-first row vectors: inputs ``x`` are ``(N, T, D)``, hidden states ``(N, T, H)``,
   scores ``(N, T, V)``; one step is ``h_t = tanh(x_t @ Wx + h_{t-1} @ Wh + b)``;
 * parameters live in a dict with keys ``Wx (D, H)``, ``Wh (H, H)``, ``b (H,)``,

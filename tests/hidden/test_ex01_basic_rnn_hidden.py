@@ -81,8 +81,10 @@ def _compare_seq(ex01, args, dh, label):
 
 
 # ---------------------------------------------------------------------------------------
-# Bad arguments and float32 inputs (the contract: a ValueError that names the argument;
-# NumPy code is float64). Found missing by the automatic mutants (tests/mutants/automatic).
+# Bad arguments and float32 gradients (the contract: a ValueError that names the argument;
+# clip_grad_norm sums in float64). Found missing by the automatic mutants
+# (tests/mutants/automatic). float32 layer inputs: the public
+# test_ex01_float32_inputs_give_float64.
 # ---------------------------------------------------------------------------------------
 
 
@@ -91,10 +93,6 @@ def _float64(value, what):
         got = value.dtype if isinstance(value, np.ndarray) else type(value).__name__
         raise AssertionError(f"{what}: float32 inputs must give float64 results, got {got}."
                              + explain("float32-precision"))
-
-
-def _f32(arrays):
-    return [np.asarray(a, dtype=np.float32) for a in arrays]
 
 
 # ---------------------------------------------------------------------------------------
@@ -122,15 +120,6 @@ def test_ex01_hidden_step_vs_reference(ex01):
                    hint="a batch of one must keep its (1, ...) axis (no squeeze)." if n == 1
                    else "other sizes than the public tests: no hard-coded sizes, weights on "
                         "the right of row vectors, transposes in the backward pass.")
-    x, h_prev, Wx, Wh, b = _step_args(rng, 3, 4, 6)
-    h32, cache32 = ex01.rnn_step_forward(*_f32([x, h_prev, Wx, Wh, b]))
-    _float64(h32, "rnn_step_forward h_next")
-    _close(h32, ref.rnn_step_forward(*[a.astype(np.float64) for a in
-                                       _f32([x, h_prev, Wx, Wh, b])])[0],
-           "rnn_step_forward h_next (float32 inputs)")
-    for name, g in zip(STEP_GRADS, ex01.rnn_step_backward(np.ones((3, 6), np.float32), cache32),
-                       strict=True):
-        _float64(g, f"rnn_step_backward {name}")
 
 
 @pytest.mark.points(1)
@@ -249,19 +238,13 @@ def test_ex01_hidden_backward_large_and_fast(ex01):
                                  "float64." + explain("float32-precision"))
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 def test_ex01_hidden_sequence_edge_sizes(ex01):
-    """rnn_forward/rnn_backward: a single time step, a batch of one, float32 inputs"""
+    """rnn_forward/rnn_backward: a single time step, a batch of one"""
     rng = _rng(9003)
     for n, t, d, h in ((1, 1, 2, 3), (4, 1, 3, 2), (1, 6, 5, 4)):
         args = _seq_args(rng, n, t, d, h)
         _compare_seq(ex01, args, rng.standard_normal((n, t, h)), f"N={n}, T={t}, D={d}, H={h}")
-    x, h0, Wx, Wh, b = _seq_args(rng, 2, 3, 4, 5)
-    h, cache = ex01.rnn_forward(*_f32([x, h0, Wx, Wh, b]))
-    _float64(h, "rnn_forward h")
-    for name, g in zip(SEQ_GRADS, ex01.rnn_backward(np.ones((2, 3, 5), np.float32), cache),
-                       strict=True):
-        _float64(g, f"rnn_backward {name}")
 
 
 @pytest.mark.points(0.5)
@@ -301,7 +284,7 @@ def test_ex01_hidden_backward_repeatable(ex01):
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 def test_ex01_hidden_affine_vs_reference(ex01):
     """affine_forward/backward: match the reference (N=3, T=7, H=6, V=5 and N=T=1)"""
     rng = _rng(9005)
@@ -320,13 +303,6 @@ def test_ex01_hidden_affine_vs_reference(ex01):
         for name, g, w in zip(("dh", "dWy", "dby"), got, want, strict=True):
             _close(g, w, f"affine_backward {name} ({label})",
                    hint="dWy and dby sum over both the batch and the time axes.")
-    hs, Wy, by = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5)), \
-        rng.standard_normal(5)
-    scores, cache = ex01.affine_forward(*_f32([hs, Wy, by]))
-    _float64(scores, "affine_forward scores")
-    for name, g in zip(("dh", "dWy", "dby"),
-                       ex01.affine_backward(np.ones((2, 3, 5), np.float32), cache), strict=True):
-        _float64(g, f"affine_backward {name}")
 
 
 @pytest.mark.points(0.75)
@@ -362,12 +338,6 @@ def test_ex01_hidden_softmax_vs_reference(ex01):
         _close_scalar(loss, loss_ref, f"softmax_cross_entropy loss ({label})", hint=hint)
         _close(dscores, d_ref, f"softmax_cross_entropy dscores ({label})", hint=hint,
                atol=1e-12, rtol=1e-7)
-    scores = rng.standard_normal((n, t, v))
-    loss32, d32 = ex01.softmax_cross_entropy(scores.astype(np.float32), y)
-    _float64(d32, "softmax_cross_entropy dscores")
-    _close_scalar(loss32, ref.softmax_cross_entropy(
-        scores.astype(np.float32).astype(np.float64), y)[0],
-        "softmax_cross_entropy loss (float32 scores)")
 
 
 @pytest.mark.points(0.5)

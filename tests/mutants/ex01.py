@@ -203,6 +203,22 @@ MUTANTS = [
             "dscores = (np.exp(log_probs) - np.eye(V)[y]) / (N * T)",
         ),
     ),
+    mutant(
+        "forward_without_input_casts",
+        "ex01",
+        "the step and the read-out compute in the inputs' dtype: float32 in, float32 out",
+        "dtype",
+        "float32-precision",
+        (
+            "    x, h_prev, Wx, Wh, b = (np.asarray(a, dtype=np.float64) for a in (x, h_prev, "
+            "Wx, Wh, b))\n",
+            "    x, h_prev, Wx, Wh, b = (np.asarray(a) for a in (x, h_prev, Wx, Wh, b))\n",
+        ),
+        (
+            "    h, Wy, by = (np.asarray(a, dtype=np.float64) for a in (h, Wy, by))\n",
+            "    h, Wy, by = (np.asarray(a) for a in (h, Wy, by))\n",
+        ),
+    ),
 ]
 
 ALTERNATIVES = [
@@ -289,6 +305,23 @@ ALTERNATIVES = [
             "    total_norm = float(np.linalg.norm(np.concatenate(\n"
             "        [np.ravel(np.asarray(g, dtype=np.float64)) for g in grads.values()])))\n"
             "    scale = min(1.0, max_norm / total_norm) if total_norm else 1.0\n",
+        ),
+    ),
+    alternative(
+        "adam_state_as_a_tuple",
+        "ex01",
+        "the Adam state kept as a tuple (t, m, v): the docstring calls it opaque",
+        (
+            "    if state is None:\n"
+            '        state = {"t": 0, "m": {}, "v": {}}\n'
+            '    t = state["t"] + 1\n',
+            "    t_before, m_before, v_before = (0, {}, {}) if state is None else state\n"
+            '    state = {"t": t_before, "m": m_before, "v": v_before}\n'
+            '    t = state["t"] + 1\n',
+        ),
+        (
+            '    return new_params, {"t": t, "m": new_m, "v": new_v}\n',
+            "    return new_params, (t, new_m, new_v)\n",
         ),
     ),
 ]

@@ -288,4 +288,15 @@ ALTERNATIVES = [
             "std = np.sqrt(np.mean((a - self.mean_) ** 2, axis=axes))",
         ),
     ),
+    alternative(
+        "split_rounds_to_nearest",
+        "ex02",
+        "part lengths rounded to the nearest step (the docstring accepts either rounding)",
+        (
+            "    n_train = int(np.floor(train_frac * T + 1e-9))\n"
+            "    n_val = int(np.floor(val_frac * T + 1e-9))\n",
+            "    n_train = int(round(train_frac * T))\n"
+            "    n_val = int(round(val_frac * T))\n",
+        ),
+    ),
 ]

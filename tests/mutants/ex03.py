@@ -253,4 +253,13 @@ ALTERNATIVES = [
             "    return np.exp(z - np.log(e.sum(axis=-1, keepdims=True)))\n",
         ),
     ),
+    alternative(
+        "ix_to_char_as_a_dict",
+        "ex03",
+        "build_vocab returns ix_to_char as a dict id -> character (the docstring allows it)",
+        (
+            "    return {ch: i for i, ch in enumerate(chars)}, list(chars)\n",
+            "    return {ch: i for i, ch in enumerate(chars)}, dict(enumerate(chars))\n",
+        ),
+    ),
 ]

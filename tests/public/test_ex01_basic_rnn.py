@@ -587,3 +587,36 @@ def test_ex01_gradient_norm_vs_lag(ex01):
     if not norms[0.5][20] < norms[0.9][20] < norms[1.5][20]:
         raise AssertionError("gradient_norm_vs_lag: at lag 20 the norm should grow with rho "
                              "(0.5 < 0.9 < 1.5).")
+
+
+# ---------------------------------------------------------------------------------------
+# float32 inputs (the Conventions: every function returns float64 arrays, whatever float
+# dtype it is given). Added by issue 20: the hidden tests required it without a public test.
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.points(0.5)
+def test_ex01_float32_inputs_give_float64(ex01):
+    """float32 inputs: the layers, their backward passes and the loss return float64"""
+    rng = _rng(127)
+
+    def f32(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    h_next, cache = ex01.rnn_step_forward(f32(N, D), f32(N, H), f32(D, H), f32(H, H), f32(H))
+    check_array(h_next, (N, H), what="rnn_step_forward h_next (float32 inputs)")
+    for name, g, shape in zip(STEP_GRADS, ex01.rnn_step_backward(f32(N, H), cache),
+                              ((N, D), (N, H), (D, H), (H, H), (H,)), strict=True):
+        check_array(g, shape, what=f"rnn_step_backward {name} (float32 inputs)")
+    h, cache = ex01.rnn_forward(f32(N, T, D), f32(N, H), f32(D, H), f32(H, H), f32(H))
+    check_array(h, (N, T, H), what="rnn_forward h (float32 inputs)")
+    for name, g, shape in zip(SEQ_GRADS, ex01.rnn_backward(f32(N, T, H), cache),
+                              ((N, T, D), (N, H), (D, H), (H, H), (H,)), strict=True):
+        check_array(g, shape, what=f"rnn_backward {name} (float32 inputs)")
+    scores, cache = ex01.affine_forward(f32(N, T, H), f32(H, V), f32(V))
+    check_array(scores, (N, T, V), what="affine_forward scores (float32 inputs)")
+    for name, g, shape in zip(("dh", "dWy", "dby"), ex01.affine_backward(f32(N, T, V), cache),
+                              ((N, T, H), (H, V), (V,)), strict=True):
+        check_array(g, shape, what=f"affine_backward {name} (float32 inputs)")
+    _, dscores = ex01.softmax_cross_entropy(f32(N, T, V), rng.integers(0, V, (N, T)))
+    check_array(dscores, (N, T, V), what="softmax_cross_entropy dscores (float32 scores)")
