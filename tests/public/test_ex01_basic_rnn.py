@@ -43,7 +43,7 @@ from tests.public.harness import (
     unpack,
 )
 from tests.public.misconceptions import explain
-from tests.public.support_ex01 import KEYS, STEP_GRADS, H, N, T, V
+from tests.public.support_ex01 import KEYS, SEQ_GRADS, STEP_GRADS, D, H, N, T, V
 
 # ---------------------------------------------------------------------------------------
 # Part 1: one step
@@ -598,7 +598,7 @@ def test_ex01_gradient_norm_vs_lag(ex01):
 @pytest.mark.points(0.5)
 def test_ex01_float32_inputs_give_float64(ex01):
     """float32 inputs: the layers, their backward passes and the loss return float64"""
-    rng = _rng(127)
+    rng = s.rng(127)
 
     def f32(*shape):
         return rng.standard_normal(shape).astype(np.float32)
