@@ -190,7 +190,7 @@ def test_the_summary_shown_at_once_counts_public_points_only(graded):
     for res in graded[0].values():
         for line in res["output"].splitlines():
             if line.startswith("ex01:"):
-                assert "public points" in line and "/19.5 " in line
+                assert "public points" in line and "/20 " in line
 
 
 def test_hidden_test_output_does_not_show_test_source(graded):
