@@ -134,23 +134,6 @@ def _limits(memory_mb: int, cpu_s: int):
 # ---------------------------------------------------------------------------------------
 
 
-def _generators(value, found=None) -> list:
-    """Every np.random.Generator in `value` (tuples, lists, dict values), depth first:
-    the same walk as served_ex01._generators, so both sides list them alike."""
-    import numpy as np
-
-    found = [] if found is None else found
-    if isinstance(value, np.random.Generator):
-        found.append(value)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _generators(item, found)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _generators(item, found)
-    return found
-
-
 def _builtin_base(exc: BaseException) -> str:
     for cls in type(exc).__mro__:
         if cls.__module__ == "builtins" and issubclass(cls, Exception):
@@ -173,7 +156,7 @@ def answer(module, header: dict, arrays: dict, wire) -> tuple[dict, dict]:
     except (wire.WireError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         return {"ok": False, "etype": "TypeError",
                 "msg": f"{func}: arguments not readable ({str(exc)[:200]})"}, {}
-    gens = _generators([args, kwargs])
+    gens = wire.generators([args, kwargs])
     try:
         result = getattr(module, func)(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - the student's arguments' fault: say what, not where

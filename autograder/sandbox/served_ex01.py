@@ -21,7 +21,6 @@ import sys
 import threading
 import types
 
-import numpy as np
 import wire
 
 NAME = "ex_01_basic_rnn"
@@ -31,21 +30,6 @@ SERVED = ("rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward"
           "affine_forward", "affine_backward", "softmax_cross_entropy", "clip_grad_norm",
           "init_params", "model_loss", "adam_step", "accuracy",
           "check_shape", "mask_weights", "rel_error", "random_orthogonal", "make_echo_data")
-
-
-def _generators(value, found=None) -> list:
-    """Every np.random.Generator in `value`, in the order reference_ex01._generators
-    lists them on the other side."""
-    found = [] if found is None else found
-    if isinstance(value, np.random.Generator):
-        found.append(value)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _generators(item, found)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _generators(item, found)
-    return found
 
 
 def _only_data(value):
@@ -72,7 +56,7 @@ class _Channel:
             if not (isinstance(base, type) and issubclass(base, Exception)):
                 base = RuntimeError
             raise base(str(header.get("msg", "")))
-        for gen, state in zip(_generators([list(args), kwargs]), header.get("rngs", []),
+        for gen, state in zip(wire.generators([list(args), kwargs]), header.get("rngs", []),
                               strict=False):
             gen.bit_generator.state = state  # drawn from, as in one process
         return wire.Decoder(arrays).decode(header["result"])
