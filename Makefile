@@ -12,7 +12,7 @@ T ?= tests/public
 JOBS ?= 2
 OUT ?= results
 
-.PHONY: help setup sandbox-tool check grade assignments release autograder test lint bench mutants figures clean
+.PHONY: help setup sandbox-tool check grade assignments release autograder test lint bench mutants figures fixtures clean
 
 help:
 	@echo "make check                       public tests on assignments/ (IMPL=solutions for the reference)"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench [BENCH='--quick --only grade,numpy']  timings, CPU and peak memory -> results/bench.json"
 	@echo "make mutants                     every known mistake and correct alternative graded"
 	@echo "make figures                     every figure of the guide, regenerated"
+	@echo "make fixtures                    the public tests' saved reference values, rebuilt"
 	@echo "make otter [SUBMISSION=path]     otter-grader assignment in dist/otter/; with SUBMISSION: otter vs ours"
 
 TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
@@ -122,6 +123,10 @@ mutants: $(STAMP)
 
 figures: $(STAMP)
 	$(PY) -m tools.figures
+
+# The expected values public tests read (tests/public/fixtures/*.npz), saved from solutions/.
+fixtures: $(STAMP)
+	$(PY) -m tools.fixtures
 
 clean:
 	rm -rf $(OUT) figures dist .pytest_cache .ruff_cache

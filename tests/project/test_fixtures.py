@@ -1,5 +1,5 @@
 """The public tests' saved expected values (tests/public/fixtures/*.npz, written by
-`python -m autograder.fixtures`) are what the reference gives today (issue 25.6)."""
+`python -m tools.fixtures`) are what the reference gives today (issue 25.6)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import shutil
 
 import numpy as np
 
-from autograder import fixtures
+from tools import fixtures
 
 
 def test_saved_fixtures_match_a_rebuild_from_the_reference():
-    assert fixtures.stale() == [], "run `python -m autograder.fixtures` and commit the result"
+    assert fixtures.stale() == [], "run `python -m tools.fixtures` and commit the result"
 
 
 def test_a_drifted_fixture_is_found(tmp_path):

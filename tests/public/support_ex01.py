@@ -3,7 +3,7 @@ values, and the diagnoses that name a mistake when a test fails.
 
 Expected values are read from fixtures/ex01.npz: the reference's outputs on these inputs,
 and centered differences of the reference's forward pass (never a backward pass), saved
-by the maintainer command `python -m autograder.fixtures`. A diagnosis compares your
+by the maintainer command `python -m tools.fixtures`. A diagnosis compares your
 result with saved "twins": what a classic mistake would give on the same inputs.
 """
 

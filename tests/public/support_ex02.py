@@ -39,7 +39,7 @@ def _rng(seed):
 
 
 # Inputs and the reference's outputs for the window and scaler tests (`python -m
-# autograder.fixtures` writes them): windows and z-scores are read, not computed here.
+# tools.fixtures` writes them): windows and z-scores are read, not computed here.
 with np.load(Path(__file__).parent / "fixtures" / "ex02.npz") as _saved:
     SAVED = {name: _saved[name] for name in _saved.files}
 

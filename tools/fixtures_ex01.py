@@ -5,7 +5,7 @@ Inputs come from tests/public/support_ex01.py, the tests' own generators. Gradie
 centered differences of the reference's forward pass, never its backward pass, as the
 tests have always compared them; a "twin" is the centered-difference gradient of a
 forward pass with a classic slip built in, which a diagnosis compares a failing result
-with. `python -m autograder.fixtures` writes them; tests/project/test_fixtures.py fails
+with. `python -m tools.fixtures` writes them; tests/project/test_fixtures.py fails
 when they drift from the reference.
 """
 

@@ -7,7 +7,7 @@ and the reference's outputs on them, written here by calling `solutions/` (maint
 nothing of it ships but the numbers). `tests/project/test_fixtures.py` rebuilds them and
 fails when the shipped files drift from the reference.
 
-    python -m autograder.fixtures [--check]
+    python -m tools.fixtures [--check]
 """
 
 from __future__ import annotations
@@ -95,8 +95,8 @@ def ex02_arrays() -> dict[str, np.ndarray]:
 
 
 def ex01_arrays() -> dict[str, np.ndarray]:
-    """The saved values of test_ex01_*.py (autograder/fixtures_ex01.py)."""
-    from autograder import fixtures_ex01
+    """The saved values of test_ex01_*.py (tools/fixtures_ex01.py)."""
+    from tools import fixtures_ex01
 
     return fixtures_ex01.arrays(_reference("ex_01_basic_rnn.py"))
 
@@ -130,7 +130,7 @@ def stale(folder: Path = FIXTURES) -> list[str]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.fixtures")
+    parser = argparse.ArgumentParser(prog="python -m tools.fixtures")
     parser.add_argument("--check", action="store_true",
                         help="only check that the fixtures match the reference (exit 1 if not)")
     args = parser.parse_args(argv)
