@@ -350,4 +350,37 @@ ALTERNATIVES = [
             "        model.zero_grad(set_to_none=True)\n        out, _ = model(x)\n",
         ),
     ),
+    alternative(
+        "stream_loader_of_ready_batches",
+        "ex04",
+        "stream_loader: a DataLoader over a list of the K ready (inputs, targets) batches, "
+        "batch_size=None",
+        (
+            "    def chunk_major(a):\n"
+            "        return a.reshape(batch_size, K, seq_len).transpose(1, 0, 2).reshape(K * "
+            "batch_size,\n"
+            "                                                                             "
+            "seq_len)\n\n"
+            "    return make_loader(chunk_major(inputs), chunk_major(targets), batch_size, "
+            "shuffle=False)\n",
+            "    chunks = [slice(k * seq_len, (k + 1) * seq_len) for k in range(K)]\n"
+            "    return DataLoader([(torch.tensor(inputs[:, c]), torch.tensor(targets[:, c])) "
+            "for c in chunks],\n"
+            "                      batch_size=None)\n",
+        ),
+    ),
+    alternative(
+        "make_loader_with_a_sampler",
+        "ex04",
+        "make_loader shuffles with a RandomSampler on its own seeded generator",
+        (
+            "    return DataLoader(SequenceDataset(X, y), batch_size=batch_size, "
+            "shuffle=bool(shuffle),\n"
+            "                      generator=generator)\n",
+            "    dataset = SequenceDataset(X, y)\n"
+            "    sampler = torch.utils.data.RandomSampler(dataset, generator=generator) if "
+            "shuffle else None\n"
+            "    return DataLoader(dataset, batch_size=batch_size, sampler=sampler)\n",
+        ),
+    ),
 ]
