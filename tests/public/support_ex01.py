@@ -13,7 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.public.harness import assert_grad, check_array, scalar, unpack
+from tests.public.harness import (
+    assert_close,
+    assert_grad,
+    check_array,
+    check_labels,
+    close_scalar,
+    scalar,
+    unpack,
+)
 from tests.public.misconceptions import explain
 
 KEYS = ("Wx", "Wh", "b", "Wy", "by")
@@ -157,6 +165,22 @@ def model_case(seed, n=N, t=4):
     y = gen.integers(0, V, (n, t))
     h0 = 0.5 * gen.standard_normal((n, H))
     return params, x, y, h0
+
+
+def adam_inputs(seed):
+    """(params, grads) of the Adam test; grads["Wx"][0, 0] is 0 (m = 0: it stays put)."""
+    gen = rng(seed)
+    params = model_params(gen)
+    grads = {k: gen.standard_normal(v.shape) for k, v in params.items()}
+    grads["Wx"][0, 0] = 0.0
+    return params, grads
+
+
+def float32_draws(gen):
+    """f32(*shape): standard normal draws from `gen`, as float32."""
+    def f32(*shape):
+        return gen.standard_normal(shape).astype(np.float32)
+    return f32
 
 
 def model_mask():
@@ -358,8 +382,14 @@ def diagnose_rnn_backward(ex01, seed, got, numeric, failures) -> str:
             "(guide: \"The whole sequence\").")
 
 
-def model_loss_hint(loss_ok, wrong) -> str:
-    """Which layer of model_loss to look at, from which gradients are wrong."""
+def model_loss_hint(loss, failures) -> str:
+    """Which layer of model_loss to look at (test seed 119), from its loss value and which
+    gradients are wrong."""
+    try:
+        loss_ok = np.isclose(float(loss), saved("model119_loss"), rtol=1e-8)
+    except (TypeError, ValueError):
+        loss_ok = False
+    wrong = {name for name, _ in failures}
     if not loss_ok:
         return ("The loss value is wrong too: fix the forward chain first (rnn_forward, "
                 "affine_forward, softmax_cross_entropy, from h0).")
@@ -458,12 +488,128 @@ def stable_hint(ex01, y, ordinary) -> str:
     return "exp overflows, or log(0) appears, at large logits." + explain("softmax-overflow")
 
 
+def affine_backward_hint(failures) -> str:
+    if {name for name, _ in failures} <= {"dWy", "dby"}:
+        return "dh is right; the shared output weights are not." + explain("shared-readout-sum")
+    return ("dh is wrong: follow the gradient back through the product h @ Wy." +
+            explain("backward-transpose"))
+
+
+def check_mask_count_loss(loss, expected, mask):
+    """The masked loss is not divided by N*T instead of the number of unmasked positions."""
+    if np.isclose(loss, expected * mask.sum() / mask.size, rtol=1e-7):
+        raise AssertionError("softmax_cross_entropy loss with a mask: the masked sum divided "
+                             f"by N*T = {mask.size} instead of the {int(mask.sum())} unmasked "
+                             "positions." + explain("mask-count"))
+
+
+def check_mask_count_grad(dscores, numeric, mask):
+    if same(dscores, numeric * mask.sum() / mask.size, 1e-6):
+        raise AssertionError("softmax_cross_entropy dscores with a mask: scaled by 1/(N*T) "
+                             "instead of 1/sum(mask)." + explain("mask-count"))
+
+
 def check_masked_positions_zero(dscores, mask):
     masked = mask == 0
     if not np.all(dscores[masked] == 0):
         where = tuple(int(i) for i in np.argwhere(masked & np.any(dscores != 0, axis=-1))[0])
         raise AssertionError("softmax_cross_entropy dscores with a mask: nonzero gradient at "
                              f"the masked position {where}." + explain("mask-gradient-leak"))
+
+
+def check_clipped_global(result, grads, total, max_norm):
+    """clip_grad_norm's result on `grads`, whose global norm `total` is above max_norm
+    while each array alone is below it, against the saved clipped arrays (seed 115)."""
+    clipped, total_norm = unpack(result, ("clipped", "total_norm"), "clip_grad_norm")
+    total_norm = scalar(total_norm, "clip_grad_norm total_norm")
+    if not isinstance(clipped, dict) or set(clipped) != set(grads):
+        raise AssertionError(f"clip_grad_norm clipped: expected a dict with keys {sorted(grads)}, "
+                             f"got {type(clipped).__name__}.")
+    if np.isclose(total_norm, max_norm, rtol=1e-6):
+        raise AssertionError("clip_grad_norm total_norm: equals max_norm, the norm after "
+                             "clipping." + explain("clip-norm-reported"))
+    close_scalar(total_norm, total, what="clip_grad_norm total_norm",
+                 hint="total_norm is one norm for the whole dict, as if all arrays were "
+                      "one long vector." + explain("clip-not-global"))
+    unchanged = [k for k in grads
+                 if isinstance(clipped[k], np.ndarray) and same(clipped[k], grads[k], 1e-12)]
+    if len(unchanged) == len(grads):
+        raise AssertionError("clip_grad_norm clipped: nothing was scaled, but the global norm "
+                             f"{total:.4g} is above max_norm {max_norm:.4g} (each array alone is "
+                             "below it)." + explain("clip-not-global"))
+    for k in KEYS:
+        assert_close(clipped[k], saved(f"clip115_clipped_{k}"), what=f"clip_grad_norm "
+                     f"clipped[{k!r}]", atol=1e-12, rtol=1e-5,
+                     hint="After clipping the global norm is max_norm and the direction is "
+                          "unchanged." + explain("clip-not-global"))
+
+
+def check_clipped_small(result, grads, kept):
+    """clip_grad_norm's result on `grads` (seed 116, norm below max_norm): new arrays equal
+    to `kept`, the copies taken before the call, and `grads` unchanged."""
+    clipped, total_norm = unpack(result, ("clipped", "total_norm"), "clip_grad_norm")
+    close_scalar(total_norm, saved("clip116_total"), what="clip_grad_norm total_norm",
+                 atol=1e-12, rtol=1e-8)
+    if not isinstance(clipped, dict) or set(clipped) != set(kept):
+        raise AssertionError(f"clip_grad_norm clipped: expected a dict with keys {sorted(kept)}.")
+    for k in KEYS:
+        if clipped[k] is grads[k] or (isinstance(clipped[k], np.ndarray)
+                                      and np.shares_memory(clipped[k], grads[k])):
+            raise AssertionError(f"clip_grad_norm clipped[{k!r}] is the input array itself "
+                                 "(or shares its memory): return new arrays." +
+                                 explain("mutates-input"))
+        assert_close(clipped[k], kept[k], what=f"clip_grad_norm clipped[{k!r}] (norm below "
+                     "max_norm)", atol=0, rtol=1e-12,
+                     hint="scale only when total_norm > max_norm.")
+        assert_close(grads[k], kept[k], what=f"clip_grad_norm changed its input grads[{k!r}]",
+                     atol=0, rtol=0, hint=explain("mutates-input"))
+
+
+def check_clipped_float32(clipped, total_norm, kept):
+    """The result for `kept` as float32 arrays: the norm summed in float64, float64 arrays."""
+    close_scalar(total_norm, saved("clip116_total_float32"),
+                 what="clip_grad_norm total_norm (float32 grads, summed in float64)", atol=0,
+                 rtol=1e-12, hint=explain("float32-precision"))
+    for k in KEYS:
+        check_array(clipped[k], kept[k].shape, what=f"clip_grad_norm clipped[{k!r}] (float32 "
+                    "grads)", dtype=np.float64)
+
+
+def check_init_params(params, d, hh, v):
+    """init_params(d, hh, v, rng): the keys, shapes and dtype, then the weights' scale."""
+    if not isinstance(params, dict) or not set(KEYS) <= set(params):
+        raise AssertionError(f"init_params: expected a dict with keys {list(KEYS)}, got "
+                             f"{sorted(params) if isinstance(params, dict) else type(params)}.")
+    shapes = {"Wx": (d, hh), "Wh": (hh, hh), "b": (hh,), "Wy": (hh, v), "by": (v,)}
+    for k, shape in shapes.items():
+        check_array(params[k], shape, what=f"init_params {k}")
+    check_init_scale(params)
+
+
+def check_same_seed(again, params):
+    for k in KEYS:
+        assert_close(again[k], params[k], what=f"init_params {k} (same seed again)", atol=0,
+                     rtol=0, hint="The same seed gave other values." +
+                     explain("rng-not-threaded"))
+
+
+def check_other_seed(other, params):
+    if np.array_equal(other["Wx"], params["Wx"]):
+        raise AssertionError("init_params Wx: identical for two different rng seeds." +
+                             explain("rng-not-threaded"))
+
+
+def check_grad_keys(grads, what):
+    if not isinstance(grads, dict) or set(grads) != set(KEYS):
+        found = sorted(grads) if isinstance(grads, dict) else type(grads).__name__
+        raise AssertionError(f"{what}: expected a dict with exactly the keys "
+                             f"{list(KEYS)}, got {found}.")
+
+
+def check_float64(fn, names, outputs, shapes):
+    """Each output of `fn` (given float32 inputs) is a float64 array of its shape."""
+    for name, g, shape in zip(names, outputs, shapes, strict=True):
+        check_array(g, shape, what=f"{fn} {name} (float32 inputs)")
 
 
 def check_init_scale(params):
@@ -476,11 +622,38 @@ def check_init_scale(params):
                                  "learn, large ones saturate tanh).")
 
 
-def check_adam_inputs_kept(k, params, grads, p_keep, g_keep):
-    for label, arg, keep in (("params", params, p_keep), ("grads", grads, g_keep)):
-        if not np.array_equal(arg[k], keep[k]):
-            raise AssertionError(f"adam_step modified its argument {label}[{k!r}]." +
-                                 explain("mutates-input"))
+def check_adam_first_step(new_params, params, grads, p_keep, g_keep, lr):
+    """The first adam_step (state None): its arguments unchanged (`p_keep` and `g_keep` are
+    copies), and each parameter moved by about lr against its gradient's sign."""
+    if not isinstance(new_params, dict) or set(new_params) != set(KEYS):
+        raise AssertionError(f"adam_step new_params: expected a dict with keys {list(KEYS)}.")
+    for k in KEYS:
+        for label, arg, keep in (("params", params, p_keep), ("grads", grads, g_keep)):
+            if not np.array_equal(arg[k], keep[k]):
+                raise AssertionError(f"adam_step modified its argument {label}[{k!r}]." +
+                                     explain("mutates-input"))
+        step = check_array(new_params[k], params[k].shape, what=f"adam_step new_params[{k!r}]") \
+            - p_keep[k]
+        # the property: bias-corrected, the first step is about lr against the gradient's sign
+        assert_close(step, -lr * np.sign(g_keep[k]), what=f"adam_step update of {k!r} (first "
+                     "step)", atol=1e-8, rtol=1e-4, hint="With bias correction the first Adam "
+                     "step moves every parameter by about lr against the sign of its "
+                     "gradient." + explain("adam-bias-correction"))
+
+
+def check_untrained(params, history, want):
+    """train_echo(num_steps=0): `want`, the parameters init_params makes, and no history."""
+    if not isinstance(params, dict) or set(params) != set(want):
+        raise AssertionError("train_echo(num_steps=0): params must be the dict init_params "
+                             "makes.")
+    for k in want:
+        assert_close(params[k], want[k], what=f"train_echo(num_steps=0) params[{k!r}]",
+                     hint="With no step to take, the parameters are the initial ones: "
+                     "init_params(n_symbols, hidden_size, n_symbols, rng) with the rng given.")
+    if not isinstance(history, dict) or [len(history.get(k, [None])) for k in
+                                         ("loss", "accuracy")] != [0, 0]:
+        raise AssertionError("train_echo(num_steps=0): history must be {'loss': [], "
+                             "'accuracy': []} (one entry per step, and there is none).")
 
 
 def trained_losses(params, history, n_symbols, hidden) -> list:
@@ -500,8 +673,57 @@ def trained_losses(params, history, n_symbols, hidden) -> list:
     return [scalar(v, "train_echo history['loss'] entry") for v in losses]
 
 
+def check_echo_accuracy(acc, losses, need):
+    """The trained model's accuracy on 400 fresh echo sequences is at least `need`."""
+    if acc < need:
+        k = max(1, len(losses) // 10)
+        raise AssertionError(
+            f"train_echo: accuracy {acc:.3f} on 400 fresh sequences, need >= {need} (loss: "
+            f"first steps {np.mean(losses[:k]):.3f}, last steps {np.mean(losses[-k:]):.3f}). "
+            "Check that each step uses the batch's mask, clips, and applies adam_step to the "
+            "parameters it then keeps; that the gradient checks pass; and the defaults "
+            "(num_steps, lr).")
+
+
+def check_heatmap(info, h):
+    """plot_hidden_states' figure: one labelled image with a colour bar that shows h, the
+    states (time steps, units), as hidden units by time steps."""
+    if len(info["axes"]) != 1 or len(info["axes"][0]["images"]) != 1:
+        raise AssertionError("plot_hidden_states: draw one image (imshow) on one set of axes; "
+                             f"found {len(info['axes'])} axes.")
+    ax = info["axes"][0]
+    check_labels(ax, what="plot_hidden_states", colorbar=True)
+    image = np.asarray(ax["images"][0])
+    if image.shape == h.shape and image.shape != h.T.shape:
+        raise AssertionError(f"plot_hidden_states: the image is {image.shape}, time steps as "
+                             "rows; draw hidden units as rows and time steps as columns.")
+    assert_close(image, h.T, what="plot_hidden_states image (hidden units x time steps)",
+                 atol=1e-8, rtol=1e-6, hint="Draw the states of the first sequence, x[:1], "
+                 "run from a zero state.")
+
+
+def check_norm_lines(info, norms):
+    """plot_gradient_norms' figure: one labelled log-scale axes with a line per radius."""
+    if len(info["axes"]) != 1:
+        raise AssertionError(f"plot_gradient_norms: draw on one set of axes; found "
+                             f"{len(info['axes'])}.")
+    ax = info["axes"][0]
+    check_labels(ax, what="plot_gradient_norms", legend=len(norms))
+    if ax["yscale"] != "log":
+        raise AssertionError(f"plot_gradient_norms: the y axis is {ax['yscale']}; norms span "
+                             "many orders of magnitude, use a log scale (semilogy).")
+    lines = [np.asarray(line["y"]) for line in ax["lines"]]
+    for rho, values in norms.items():
+        if not any(y.shape == values.shape and np.allclose(y, values) for y in lines):
+            raise AssertionError(f"plot_gradient_norms: no line shows the norms for rho = {rho} "
+                                 "(one line per radius, y = the norms, x = the lag).")
+
+
 def check_norm_curves(norms, radii, seq_len):
-    """One curve of seq_len positive norms per radius, starting at 1 (lag 0)."""
+    """A dict with one curve of seq_len positive norms per radius, starting at 1 (lag 0)."""
+    if not isinstance(norms, dict):
+        raise AssertionError(f"gradient_norm_vs_lag: expected a dict rho -> norms, got "
+                             f"{type(norms).__name__}.")
     for rho in radii:
         if rho not in norms:
             raise AssertionError(f"gradient_norm_vs_lag: no entry for rho = {rho}; the keys "
@@ -512,3 +734,19 @@ def check_norm_curves(norms, radii, seq_len):
                                  "a unit-norm gradient on h_T, so the norm at lag 0 is 1.")
         if np.any(n <= 0):
             raise AssertionError(f"gradient_norm_vs_lag norms[{rho}]: norms must be positive.")
+
+
+def check_vanish_explode(norms, lag):
+    """At `lag` the norm vanishes for rho = 0.5, grows for 1.5, and grows with rho."""
+    small, big = norms[0.5][lag], norms[1.5][lag]
+    if not small < 1e-3:
+        raise AssertionError(f"gradient_norm_vs_lag: for rho = 0.5 the norm at lag {lag} is "
+                             f"{small:.3g}; it should vanish (about 0.5**{lag} ~ 1e-6). Scale Wh "
+                             "to spectral radius rho and step back with the step backward.")
+    if not big > 1.0:
+        raise AssertionError(f"gradient_norm_vs_lag: for rho = 1.5 the norm at lag {lag} is "
+                             f"{big:.3g}; it should grow. Keep the inputs tiny so tanh stays in "
+                             "its linear range (saturated units hide the growth).")
+    if not norms[0.5][lag] < norms[0.9][lag] < norms[1.5][lag]:
+        raise AssertionError(f"gradient_norm_vs_lag: at lag {lag} the norm should grow with "
+                             "rho (0.5 < 0.9 < 1.5).")
