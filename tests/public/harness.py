@@ -349,3 +349,17 @@ def raises_naming(call, name, what):
         raise AssertionError(f"{what}: raised {type(exc).__name__}; raise a ValueError "
                              f"naming {name!r}.") from None
     raise AssertionError(f"{what}: returned normally; raise a ValueError naming {name!r}.")
+
+
+def raises_value_error(call, what, instead="raise a ValueError.", silent="raise a ValueError."):
+    """`call()` must raise ValueError, where the docstring names no argument for the case.
+    `instead` ends the message when another error came, `silent` when none did."""
+    try:
+        call()
+    except ValueError:
+        return
+    except NotImplementedError:
+        raise  # not written yet: that message, not one about error handling
+    except Exception as exc:  # noqa: BLE001 - any other exception is the finding
+        raise AssertionError(f"{what}: raised {type(exc).__name__}; {instead}") from None
+    raise AssertionError(f"{what}: returned normally; {silent}")
