@@ -101,7 +101,15 @@ def ex01_arrays() -> dict[str, np.ndarray]:
     return fixtures_ex01.arrays(_reference("ex_01_basic_rnn.py"))
 
 
-BUILDERS = {"ex01": ex01_arrays, "ex02": ex02_arrays}
+def ex04_arrays() -> dict[str, np.ndarray]:
+    """The saved values of test_ex04_*.py (tools/fixtures_ex04.py): Exercise 1's
+    reference on that exercise's cases."""
+    from tools import fixtures_ex04
+
+    return fixtures_ex04.arrays(_reference("ex_01_basic_rnn.py"))
+
+
+BUILDERS = {"ex01": ex01_arrays, "ex02": ex02_arrays, "ex04": ex04_arrays}
 
 
 def encode(arrays: dict[str, np.ndarray]) -> bytes:
