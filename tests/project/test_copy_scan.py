@@ -39,8 +39,6 @@ KNOWN = {
     ("test_ex03_char_language_model.py", "step"),
     ("test_ex03_char_language_model.py", "check_batches"),
     ("test_ex03_char_language_model.py", "expected_chunk_losses"),
-    ("test_ex04_rnn_pytorch.py", "_ex01_forward"), ("test_ex04_rnn_pytorch.py", "_log_softmax"),
-    ("test_ex04_rnn_pytorch.py", "_mse"),
 }
 
 

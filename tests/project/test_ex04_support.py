@@ -25,7 +25,7 @@ from autograder.sandbox.client import Limits, RemoteLoader, stage
 from autograder.skeleton import REPO, make_skeleton
 from solutions import ex_01_basic_rnn as ref01
 from solutions import ex_04_rnn_pytorch as ref04
-from tests.public import test_ex04_rnn_pytorch as pub
+from tests.public import support_ex04 as pub
 
 SOLUTION = REPO / "solutions" / "ex_04_rnn_pytorch.py"
 
@@ -44,8 +44,8 @@ def test_the_numpy_forward_formulas_agree_with_pytorch(layers, n, t, d, h, v):
     rng = np.random.default_rng(7)
     x, h0 = rng.standard_normal((n, t, d)), rng.standard_normal((layers, n, h))
     out, h_n = model(torch.tensor(x), torch.tensor(h0))
-    top, finals = pub._torch_rnn_forward(_layers(model.rnn, layers), x, h0)
-    want = pub._linear(model.fc.weight.detach().numpy(), model.fc.bias.detach().numpy(), top)
+    top, finals = pub.torch_rnn_forward(_layers(model.rnn, layers), x, h0)
+    want = pub.linear(model.fc.weight.detach().numpy(), model.fc.bias.detach().numpy(), top)
     np.testing.assert_allclose(out.detach().numpy(), want, atol=1e-12)
     np.testing.assert_allclose(h_n.detach().numpy(), finals, atol=1e-12)
 
@@ -58,30 +58,46 @@ def test_the_numerical_gradients_and_clipping_agree_with_autograd():
                 rng.standard_normal((2, 3, 3)))
     out, _ = rnn(torch.tensor(x), torch.tensor(h0))
     torch.nn.functional.mse_loss(out, torch.tensor(y)).backward()
-    numeric = pub._rnn_grads(_layers(rnn, 2), x, y, h0)
+    numeric = pub.rnn_grads(_layers(rnn, 2), x, y, h0)
     auto = [tuple(getattr(rnn, f"{n}_l{k}").grad.numpy().copy()
                   for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")) for k in range(2)]
-    assert pub._same_layers(numeric, auto, 1e-8)
+    assert pub.same_layers(numeric, auto, 1e-8)
     torch.nn.utils.clip_grad_norm_(rnn.parameters(), 0.01)
     clipped = [tuple(getattr(rnn, f"{n}_l{k}").grad.numpy().copy()
                      for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
                for k in range(2)]
-    assert pub._same_layers(pub._clip(auto, 0.01), clipped, 1e-12)
+    assert pub.same_layers(pub.clipped(auto, 0.01), clipped, 1e-12)
 
 
-def test_the_cross_entropy_and_exercise1_formulas_agree_with_the_references():
-    rng = np.random.default_rng(9)
-    scores, y = 3 * rng.standard_normal((2, 5, 4)), rng.integers(0, 4, (2, 5))
-    want = torch.nn.functional.cross_entropy(torch.tensor(scores).reshape(10, 4),
-                                             torch.tensor(y).reshape(10))
-    assert abs(pub._ce(scores, y) - float(want)) < 1e-12
-    params = pub._ex01_params(rng)
-    x, h0 = rng.standard_normal((2, 6, 3)), rng.standard_normal((2, 5))
-    states, out = pub._ex01_forward(params, x, h0)
-    h, _ = ref01.rnn_forward(x, h0, params["Wx"], params["Wh"], params["b"])
-    np.testing.assert_allclose(states, h, atol=1e-14)
-    np.testing.assert_allclose(out, ref01.affine_forward(h, params["Wy"], params["by"])[0],
-                               atol=1e-14)
+def test_the_saved_exercise1_values_agree_with_pytorch():
+    """fixtures/ex04.npz (Exercise 1's reference) is what the PyTorch reference gives."""
+    params, x, h0 = pub.model_case(403)
+    model = ref04.RNNModel(3, 5, 4)
+    ref04.load_numpy_params(model, pub.copy(params))
+    out, h_n = model(torch.tensor(x), torch.tensor(h0[None]))
+    np.testing.assert_allclose(out.detach().numpy(), pub.saved("load403_scores"), atol=1e-12)
+    np.testing.assert_allclose(h_n.detach().numpy()[0], pub.saved("load403_h_last"), atol=1e-12)
+    ref04.load_numpy_params(model, dict(pub.copy(params), Wh=np.zeros((5, 5))))
+    np.testing.assert_allclose(model(torch.tensor(x), torch.tensor(h0[None]))[0].detach().numpy(),
+                               pub.saved("load403_scores_no_wh"), atol=1e-12)
+    params, x, h0, y = pub.model_case(404, with_targets=True)
+    loss, grads, h_last = ref04.torch_loss_and_grads(params, x, y, h0)
+    assert abs(loss - float(pub.saved("loss404_loss"))) < 1e-12
+    np.testing.assert_allclose(h_last, pub.saved("loss404_h_last"), atol=1e-12)
+    for k in pub.KEYS:
+        np.testing.assert_allclose(grads[k], pub.saved(f"loss404_numeric_{k}"), atol=1e-8)
+
+
+def test_the_heldout_measure_is_the_mean_cross_entropy():
+    """heldout_loss (torch's cross-entropy where the student's code runs) is Exercise 1's
+    mean cross-entropy of the model's scores on the text."""
+    torch.manual_seed(9)
+    vocab, text = "abc", "abcabbacab"
+    model = ref04.CharRNN(len(vocab), 2, 4, num_layers=2)
+    ids = np.array([vocab.index(c) for c in text])
+    scores = model(torch.tensor(ids[None, :-1]))[0].detach().numpy().astype(np.float64)
+    want, _ = ref01.softmax_cross_entropy(scores, ids[None, 1:])
+    assert abs(pub.heldout_loss(torch, model, vocab, text) - want) < 1e-12
 
 
 def test_torch_keeps_pythons_builtins_for_the_tests():
@@ -129,11 +145,11 @@ def test_the_tests_reach_torch_in_the_student_process(worker):
     module = worker("""
         import torch
     """)
-    tt = pub._torch(module)
+    tt = pub.torch_of(module)
     t = tt.tensor(np.arange(3.0))
     assert t.type_name == "Tensor"
-    np.testing.assert_array_equal(pub._np(t.add(1.0), "t"), [1.0, 2.0, 3.0])
-    assert pub._py(tt).len(t) == 3
+    np.testing.assert_array_equal(pub.as_numpy(t.add(1.0), "t"), [1.0, 2.0, 3.0])
+    assert pub.builtins_of(tt).len(t) == 3
     assert tt.get_num_threads() == 1
 
 
@@ -166,7 +182,8 @@ def test_nothing_shipped_states_the_parameter_mapping(what):
     if what == "concept skeleton":
         text = make_skeleton(SOLUTION.read_text(encoding="utf-8"), SOLUTION.name, "concept")
     elif what == "public tests":
-        text = (REPO / "tests" / "public" / "test_ex04_rnn_pytorch.py").read_text(encoding="utf-8")
+        text = "\n".join((REPO / "tests" / "public" / name).read_text(encoding="utf-8")
+                         for name in ("test_ex04_rnn_pytorch.py", "support_ex04.py"))
     elif what == "misconceptions":
         text = (REPO / "tests" / "public" / "misconceptions.py").read_text(encoding="utf-8")
     else:

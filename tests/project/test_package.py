@@ -36,9 +36,10 @@ def test_the_release_holds_what_students_need_and_nothing_else(release):
     files = {p.relative_to(release).as_posix() for p in release.rglob("*") if p.is_file()}
     assert {"Makefile", "README.md", "requirements.txt", f"assignments/{EX1}",
             "tests/public/harness.py", "guides/rnn_guide.md",
-            # the Exercise 1 and 2 tests' machinery and saved values (issues 24.3, 25.6)
+            # the Exercise 1, 2 and 4 tests' machinery and saved values (issues 24.3, 25.6)
             "tests/public/support_ex01.py", "tests/public/support_ex02.py",
-            "tests/public/fixtures/ex01.npz"} <= files
+            "tests/public/support_ex04.py", "tests/public/fixtures/ex01.npz",
+            "tests/public/fixtures/ex04.npz"} <= files
     assert not [f for f in files if f.startswith(("solutions", "tests/hidden", "tests/project",
                                                   "autograder", "tests/fixtures"))]
     assert release.with_suffix(".zip").is_file()
@@ -188,7 +189,8 @@ def test_the_zip_has_gradescopes_layout_and_no_project_tests(autograder_zip):
         modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
     assert {"setup.sh", "run_autograder", "requirements.txt", "autograder/grade.py",
             f"solutions/{EX1}", "tests/public/harness.py", "tests/public/support_ex01.py",
-            "tests/public/fixtures/ex01.npz"} <= names
+            "tests/public/support_ex04.py", "tests/public/fixtures/ex01.npz",
+            "tests/public/fixtures/ex04.npz"} <= names
     assert modes["run_autograder"] & 0o100 and modes["setup.sh"] & 0o100
     assert not [n for n in names if n.startswith(("tests/project", "tests/fixtures", "tools"))]
     # The engine folder ships whole (its packaging files go to the root): what grading runs.
