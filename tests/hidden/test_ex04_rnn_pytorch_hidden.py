@@ -18,7 +18,6 @@ from tests.public import support_ex04 as pub
 from tests.public.harness import (
     assert_close,
     check_array,
-    numerical_gradient,
     raises_naming,
     raises_value_error,
     scalar,
@@ -33,6 +32,7 @@ _call, _clip, _copy, _kind, _linear, _named = (pub.call, pub.clipped, pub.copy, 
 _model, _np, _py, _t, _test_rnn, _torch = (pub.new_model, pub.as_numpy, pub.builtins_of,
                                            pub.as_tensor, pub.own_rnn, pub.torch_of)
 _rnn_layers, _run, _same_layers, _sgd = pub.rnn_layers, pub.run, pub.same_layers, pub.sgd
+_grads_of = pub.layer_grads
 _grammar_text, _heldout_loss, _torch_rnn_forward = (pub.grammar_text, pub.heldout_loss,
                                                     pub.torch_rnn_forward)
 
@@ -72,21 +72,6 @@ def _close(got, expected, what, hint="", atol=1e-10, rtol=1e-8):
 
 def _close_scalar(got, expected, what, hint="", atol=1e-10, rtol=1e-8):
     _close(np.asarray(scalar(got, what)), np.asarray(float(expected)), what, hint, atol, rtol)
-
-
-def _grads_of(loss, layers):
-    """Centered differences of loss(layers) for every parameter of every layer."""
-    out = []
-    for k, layer in enumerate(layers):
-        row = []
-        for i, p in enumerate(layer):
-            def f(a, k=k, i=i):
-                changed = [list(lay) for lay in layers]
-                changed[k][i] = a
-                return loss(changed)
-            row.append(numerical_gradient(f, p, 1.0))
-        out.append(tuple(row))
-    return out
 
 
 # ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ read back as NumPy arrays.
 from __future__ import annotations
 
 import contextlib
+import functools
 import types
 from pathlib import Path
 
@@ -39,15 +40,18 @@ N, T, D, H, V = 2, 6, 3, 5, 4
 # writes them, tools/fixtures_ex04.py): the expected scores, loss and gradients are read,
 # not computed here.
 FIXTURE = Path(__file__).parent / "fixtures" / "ex04.npz"
-_saved: dict = {}
+
+
+@functools.cache
+def _fixture() -> dict:
+    """Every array of fixtures/ex04.npz, by name (read once)."""
+    with np.load(FIXTURE, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
 
 
 def saved(name: str) -> np.ndarray:
-    """The saved array `name` of fixtures/ex04.npz (loaded on first use)."""
-    if not _saved:
-        with np.load(FIXTURE, allow_pickle=False) as data:
-            _saved.update({k: data[k] for k in data.files})
-    return _saved[name]
+    """The saved array `name` of fixtures/ex04.npz (read on first use)."""
+    return _fixture()[name]
 
 
 def rng(seed):
@@ -256,19 +260,24 @@ def rnn_loss(layers, x, y, h0=None):
     return mean_squared(top, y), finals
 
 
-def rnn_grads(layers, x, y, h0=None):
-    """Centered differences of the MSE with respect to every parameter of every layer."""
-    grads = []
+def layer_grads(loss, layers):
+    """Centered differences of loss(layers) for every parameter of every layer."""
+    out = []
     for k, layer in enumerate(layers):
         row = []
         for i, p in enumerate(layer):
             def f(a, k=k, i=i):
                 changed = [list(lay) for lay in layers]
                 changed[k][i] = a
-                return rnn_loss(changed, x, y, h0)[0]
+                return loss(changed)
             row.append(numerical_gradient(f, p, 1.0))
-        grads.append(tuple(row))
-    return grads
+        out.append(tuple(row))
+    return out
+
+
+def rnn_grads(layers, x, y, h0=None):
+    """Centered differences of the MSE with respect to every parameter of every layer."""
+    return layer_grads(lambda changed: rnn_loss(changed, x, y, h0)[0], layers)
 
 
 def sgd(layers, grads, lr):
