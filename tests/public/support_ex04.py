@@ -55,7 +55,13 @@ def saved(name: str) -> np.ndarray:
 
 
 def rng(seed):
+    """A NumPy generator: every test draws its inputs from its own seed."""
     return np.random.default_rng(seed)
+
+
+# ---------------------------------------------------------------------------------------
+# Reaching torch where your code runs, and reading tensors back
+# ---------------------------------------------------------------------------------------
 
 
 def torch_of(ex04):
@@ -82,6 +88,7 @@ def builtins_of(tt):
 
 
 def kind(value) -> str:
+    """The type name of a value, or of what a handle to the student process holds."""
     return getattr(value, "type_name", None) or type(value).__name__
 
 
@@ -150,6 +157,11 @@ def call(fn, thunk):
         diagnose_error(fn, exc)
 
 
+# ---------------------------------------------------------------------------------------
+# The forward formulas of nn.RNN and nn.Linear, and Exercise 1's cases
+# ---------------------------------------------------------------------------------------
+
+
 def column_step(W_ih, W_hh, b_ih, b_hh, x_t, h):
     """One step of `nn.RNN` as PyTorch documents it, for each example's column vectors:
     h' = tanh(W_ih x + b_ih + W_hh h + b_hh); rows of `x_t (N, in)` and `h (N, H)` are the
@@ -186,6 +198,7 @@ def ex01_params(rng, d=D, h=H, v=V):
 
 
 def copy(params):
+    """A copy of a params dict, so no call can change the test's arrays."""
     return {k: np.array(v, copy=True) for k, v in params.items()}
 
 
@@ -196,6 +209,11 @@ def model_case(seed, with_targets=False):
     params = ex01_params(gen)
     x, h0 = gen.standard_normal((N, T, D)), 0.5 * gen.standard_normal((N, H))
     return (params, x, h0, gen.integers(0, V, (N, T))) if with_targets else (params, x, h0)
+
+
+# ---------------------------------------------------------------------------------------
+# Models, loaders and the loops' expected values
+# ---------------------------------------------------------------------------------------
 
 
 def rnn_layers(rnn, num_layers, what="model"):
@@ -217,17 +235,20 @@ def loader_batches(tt, loader, what):
 
 
 def new_model(ex04, *args, **kwargs):
+    """Your RNNModel(*args, **kwargs); a skeleton or an error is named."""
     with named("RNNModel"):
         return call("RNNModel(...)", lambda: ex04.RNNModel(*args, **kwargs))
 
 
 def run(model, owner, *args):
+    """(out, h_n) of model(*args): your forward, its errors diagnosed."""
     with named(owner):
         return unpack(call(f"{owner}.forward", lambda: model(*args)), ("out", "h_n"),
                        f"{owner}.forward")
 
 
 def load(ex04, params, model):
+    """Your load_numpy_params(model, params), its errors diagnosed."""
     return call("load_numpy_params", lambda: ex04.load_numpy_params(model, params))
 
 
@@ -281,6 +302,7 @@ def rnn_grads(layers, x, y, h0=None):
 
 
 def sgd(layers, grads, lr):
+    """One SGD step p - lr * g for every parameter of every layer."""
     return [tuple(p - lr * g for p, g in zip(lay, gl, strict=True))
             for lay, gl in zip(layers, grads, strict=True)]
 
@@ -315,11 +337,14 @@ def epoch_twins(layers, batches, lr, clip=None):
 
 
 def same_layers(a, b, tol=1e-8):
+    """Do two lists of per-layer parameter tuples agree to `tol`?"""
     return all(np.allclose(p, q, atol=tol, rtol=0) for la, lb in zip(a, b, strict=True)
                for p, q in zip(la, lb, strict=True))
 
 
 def train_case(tt, seed, sizes=(3, 2, 1), d=2, h=3, t=4, dtype=np.float64):
+    """A test's nn.RNN, batches (n, t, d) -> (n, t, h) of the given sizes as NumPy
+    arrays, and the same as a loader of tensors in `dtype`."""
     gen = rng(seed)
     batches = [(gen.standard_normal((n, t, d)), 0.5 * gen.standard_normal((n, t, h)))
                for n in sizes]
@@ -329,6 +354,8 @@ def train_case(tt, seed, sizes=(3, 2, 1), d=2, h=3, t=4, dtype=np.float64):
 
 
 def check_epoch(ex04, tt, clip, what):
+    """One train_epoch over batches of 3, 2, 1 against SGD done right (and with the
+    classic slips, to name one): the parameters, the returned mean loss, train mode."""
     model, batches, loader = train_case(tt, 405 if clip is None else 406)
     start = rnn_layers(model, 1, "the test's nn.RNN")
     lr = 0.5
