@@ -146,3 +146,36 @@ def test_class_reports_say_which_policy(tmp_path):
         assert {r["exercise1_policy"] for r in csv.DictReader(fh)} == {"reference"}
     assert "Exercise 1 policy: reference" in (tmp_path / "misconceptions.md").read_text()
     assert "Exercise 1 policy: reference" in (tmp_path / "report.html").read_text()
+
+
+@pytest.mark.timeout(900)
+def test_a_class_graded_under_the_reference_policy(tmp_path):
+    """grade-all's path (batch.grade_class) on a class of two, Exercises 1 and 2, under
+    exercise1="reference": the correct student gets full marks; the one whose Exercise 1
+    has drop_dh_next (Exercise 2 the reference's) loses Exercise 1's points only; the
+    gradebook has one row per student and says the policy."""
+    import csv
+
+    from autograder.batch import grade_class
+    from autograder.grade import exercise_totals
+
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    for name, ex1 in (("ada", reference("ex01")), ("dave", MUTANTS["drop_dh_next"].source())):
+        (subs / name).mkdir(parents=True)
+        (subs / name / EX1).write_text(ex1)
+        (subs / name / EX2).write_text(reference("ex02"))
+    rows = grade_class(subs, out, progress=False, exercises=("ex01", "ex02"),
+                       exercise1="reference")
+    assert [how for _, _, how in rows] == ["graded", "graded"]
+    with open(out / "gradebook.csv", newline="", encoding="utf-8") as fh:
+        book = list(csv.DictReader(fh))
+    assert [r["student"] for r in book] == ["ada", "dave"]
+    ada, dave = book
+    assert {r["exercise1_policy"] for r in book} == {"reference"}
+    assert ada["status"] == dave["status"] == "graded", book
+    # Exercises 3 and 4 are not graded (`exercises`): their points count as 0 of their most.
+    totals = {sub.id: exercise_totals(res["tests"]) for sub, res, _ in rows}
+    assert totals["ada"]["ex01"] == (30.0, 30.0) and totals["ada"]["ex02"] == (25.0, 25.0)
+    assert totals["dave"]["ex01"][0] < 30 and totals["dave"]["ex02"] == (25.0, 25.0), totals
+    assert float(ada["total"]) == 55 and float(dave["ex02"]) == 25, book
+    assert float(dave["total"]) == 25 + float(dave["ex01"]) < 55, dave
