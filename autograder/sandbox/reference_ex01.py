@@ -18,7 +18,8 @@ the student's, and no reference code ever enters a student process:
   back the same kind of plain data: the result, the final state of each generator
   argument (as if the call had drawn from the student's own generator), or an error's
   builtin type and message. Never a function, module, code object, source line or
-  traceback of the reference.
+  traceback of the reference. A forward function's cache (HELD) stays here and crosses
+  as a random single-use token (Caches), so backward does not resend the forward's data.
 * Only SERVED is served: the functions that Exercises 2-4 may reuse, each pure (no files,
   no callables). Other names of `ex_01_basic_rnn` come from the student's own file.
 
