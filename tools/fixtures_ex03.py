@@ -60,7 +60,8 @@ def _softmax(ref, out):
         out[f"softmax{k}_divided"] = p / temperature
         out[f"softmax{k}_power"] = p ** (1.0 / temperature)
         out[f"softmax{k}_times"] = soft(s.LOGITS * temperature, 1.0)
-    out["softmax_rows"] = soft(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 5.0]]), 0.7)
+    rows = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 5.0]])
+    out["softmax_rows"], out["softmax_rows_at_one"] = soft(rows, 0.7), soft(rows, 1.0)
     out["softmax_large"] = soft(np.array([1e4, -1e4, 9990.0, 0.0]), 0.05)
     out["probe_softmax"] = soft(np.array([2.0, -1.0, 0.5, 3.0]), 0.6)
 
@@ -80,13 +81,6 @@ def _next_char(ref, out):
                                                                   0.6)
     for k, (_, temperature) in enumerate(s.IID_CASES):
         out[f"iid{k}_probs"] = ref.softmax_with_temperature(np.log(s.IID_P0), temperature)
-    for key, (make, _) in s.PATH_MODELS.items():
-        params = make()
-        v = params["by"].shape[0]
-        steps = [[ref.next_char_probs(s.copy_params(params), h, ix, 1.0) for ix in range(v)]
-                 for h in s.path_check_states(key)]
-        out[f"path_{key}_probs"] = np.array([[p for p, _ in row] for row in steps])
-        out[f"path_{key}_h_next"] = np.array([[h for _, h in row] for row in steps])
 
 
 def _batches_and_experiment(ref, out):

@@ -39,9 +39,9 @@ def _params(rng, v, h, scale=0.6):
     return pub.random_params(rng, v, h, scale)
 
 
-def _ref_next_probs(params, h, ix, temperature):
-    """The reference's (probs, h_next): the distribution of each draw of a path test."""
-    return ref.next_char_probs(pub.copy_params(params), np.array(h, copy=True), ix, temperature)
+def _ref_probs(scores, temperature):
+    """The reference's softmax_with_temperature: the distribution of each draw of a path test."""
+    return ref.softmax_with_temperature(scores, temperature)
 
 
 def _ref_loss(params, inputs, targets, h0=None):
@@ -237,14 +237,14 @@ def test_ex03_hidden_next_char_and_sampling(ex03):
                         8000, 6, "sample (V=6, T=1.3)")
     pub.check_path(np.array(draws), model, None, 5, 1.3, "V=6, T=1.3, the next character "
                    "depends on the one read", lambda p, d: pub.by_previous(p, d, 5),
-                   _ref_next_probs)
+                   _ref_probs)
     model = pub.memory_model(seed=9307, v=3, hh=5)
     h0 = -0.3 * np.ones(5)
     draws = pub.id_list(ex03.sample(pub.copy_params(model), h0.copy(), 2, 8000, 0.9,
                                     _rng(9308)), 8000, 3, "sample (V=3, T=0.9)")
     pub.check_path(np.array(draws), model, h0, 2, 0.9, "V=3, T=0.9, the next character depends "
                    "on the state", lambda p, d: 3 * pub.by_previous(p, d, 2) + p.argmax(axis=1),
-                   _ref_next_probs)
+                   _ref_probs)
     first = ex03.sample(pub.copy_params(params), h.copy(), 2, 120, 1.5, _rng(77))
     second = ex03.sample(pub.copy_params(params), h.copy(), 2, 120, 1.5, _rng(77))
     if list(first) != list(second):

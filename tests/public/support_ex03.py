@@ -7,8 +7,8 @@ on these inputs, and centered differences of the reference's loss (never a backw
 pass), saved by the maintainer command `python -m tools.fixtures`. A diagnosis compares
 your result with saved "twins": what a classic mistake would give on the same inputs.
 Where the expected value depends on what your code returned (the draws of `sample`, the
-parameters `train_char_lm` starts from), it is computed with your own next_char_probs or
-char_rnn_loss, after checking them against the saved values.
+parameters `train_char_lm` starts from), it is computed with your own
+softmax_with_temperature or char_rnn_loss, after checking them against the saved values.
 """
 
 from __future__ import annotations
@@ -168,20 +168,6 @@ def memory_model(seed=331, v=4, hh=6):
             "by": 0.1 * gen.standard_normal(v)}
 
 
-# The models of the path tests, their first state, and the states next_char_probs is
-# checked at before it computes the distribution of each draw.
-PATH_MODELS = {"markov": (markov_model, None), "memory": (memory_model, 0.2 * np.ones(6))}
-
-
-def path_check_states(key):
-    """(3, H) states: the first state of the path test, and two others."""
-    make, h0 = PATH_MODELS[key]
-    hh = make()["Wh"].shape[0]
-    start = np.zeros(hh) if h0 is None else h0
-    gen = rng(332)
-    return np.stack([start, 0.5 * gen.standard_normal(hh), 0.9 * gen.standard_normal(hh)])
-
-
 def mutation_inputs():
     """params, inputs, targets (N, T), h0 (N, H), data (50,), logits (3, V) of the
     input-mutation test."""
@@ -325,11 +311,13 @@ def id_list(got, n, v, what) -> list[int]:
     return out
 
 
-def call_loss(ex03, params, inputs, targets, h0):
-    """(loss, grads, h_last) of the student's char_rnn_loss on copies of the inputs."""
+def call_loss(ex03, params, inputs, targets, h0, timeout=None):
+    """(loss, grads, h_last) of the student's char_rnn_loss on copies of the inputs (with
+    the grader's per-call timeout, or `timeout` seconds)."""
     extra = () if h0 is None else (h0.copy(),)
-    return unpack(ex03.char_rnn_loss(copy_params(params), inputs.copy(), targets.copy(),
-                                     *extra), ("loss", "grads", "h_last"), "char_rnn_loss")
+    fn = ex03.char_rnn_loss if timeout is None else ex03.with_timeout(timeout).char_rnn_loss
+    return unpack(fn(copy_params(params), inputs.copy(), targets.copy(), *extra),
+                  ("loss", "grads", "h_last"), "char_rnn_loss")
 
 
 # ---------------------------------------------------------------------------------------
@@ -858,54 +846,63 @@ def check_iid_draws(draws, k):
         f"correct sampler exceeds with probability {ALPHA:g}. {hint}")
 
 
-def checked_next_probs(ex03, key):
-    """The student's next_char_probs as next_probs(params, h, ix, temperature) -> (probs,
-    h_next), once it gives the saved values at PATH_MODELS[key] (T = 1, every character,
-    three states): the distribution of each draw of the path test comes from it."""
-    params = PATH_MODELS[key][0]()
-    v = params["by"].shape[0]
+def checked_softmax(ex03):
+    """The student's softmax_with_temperature as probs_of(scores (K, V), temperature) ->
+    (K, V), once it gives the saved values at T = 1 (one call for all rows when it is right
+    on a batch, one call per row otherwise): the distribution of each draw of the path
+    tests comes from it."""
+    def one(logits, temperature):
+        with np.errstate(all="ignore"):
+            return np.asarray(ex03.softmax_with_temperature(logits.copy(), temperature),
+                              dtype=float)
 
-    def next_probs(p, h, ix, temperature):
-        probs, h_next = unpack(ex03.next_char_probs(copy_params(p), np.array(h, copy=True),
-                                                    int(ix), temperature),
-                               ("probs", "h_next"), "next_char_probs")
-        return np.asarray(probs, dtype=float), np.asarray(h_next, dtype=float)
-
-    for j, h in enumerate(path_check_states(key)):
-        for ix in range(v):
-            probs, h_next = next_probs(params, h, ix, 1.0)
-            if not (same(probs, saved(f"path_{key}_probs")[j, ix], 1e-9)
-                    and same(h_next, saved(f"path_{key}_h_next")[j, ix], 1e-9)):
-                raise AssertionError(
-                    "sample: the distribution of each draw is checked against your "
-                    "next_char_probs, which gives wrong values for this model: fix "
-                    "next_char_probs first (see its test).")
-    return next_probs
+    if not same(one(LOGITS, 1.0), saved("softmax0"), 1e-9):
+        raise AssertionError("sample: the distribution of each draw is checked against your "
+                             "softmax_with_temperature, which gives wrong values at T = 1: fix "
+                             "it first (see its test).")
+    rows = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 5.0]])
+    if same(one(rows, 1.0), saved("softmax_rows_at_one"), 1e-9):
+        return one
+    return lambda scores, temperature: np.array([one(row, temperature) for row in scores])
 
 
-def path_probs(next_probs, params, h0, seed_ix, draws, temperature, feed="draws",
+def states(params, inputs, h0):
+    """Hidden states (N, T, H) of the RNN reading the one-hot characters `inputs` (N, T)
+    from h0 (N, H) (a one-hot row times Wx is a row of Wx)."""
+    h = h0
+    out = np.zeros(inputs.shape + (params["Wh"].shape[0],))
+    for t in range(inputs.shape[1]):
+        h = np.tanh(params["Wx"][inputs[:, t]] + h @ params["Wh"] + params["b"])
+        out[:, t] = h
+    return out
+
+
+def path_probs(probs_of, params, h0, seed_ix, draws, temperature, feed="draws",
                carry=True):
-    """The distribution (len(draws), V) of each draw given the draws before it, by
-    `next_probs`; `feed="seed"` and `carry=False` give the twins of two mistakes."""
+    """The distribution (len(draws), V) of each draw given the draws before it: softmax
+    of the scores of the state after reading the previous draw (the seed first), by
+    `probs_of`; `feed="seed"` and `carry=False` give the twins of two mistakes."""
     hh = params["Wh"].shape[0]
-    h0 = np.zeros(hh) if h0 is None else h0
-    h, ix, out = h0, seed_ix, []
-    for d in draws:
-        p, h_next = next_probs(params, h if carry else h0, ix, temperature)
-        out.append(p)
-        h = h_next
-        ix = d if feed == "draws" else seed_ix
-    return np.array(out)
+    h0 = np.zeros(hh) if h0 is None else np.asarray(h0, dtype=float)
+    read = np.concatenate([[seed_ix], draws[:-1]]).astype(int)
+    if feed == "seed":
+        read = np.full(len(draws), seed_ix)
+    if carry:  # one stream of len(draws) steps
+        inputs, start = read[None], h0[None]
+    else:  # every step its own stream of one step from h0
+        inputs, start = read[:, None], np.tile(h0, (len(read), 1))
+    scores = states(params, inputs, start) @ params["Wy"] + params["by"]
+    return probs_of(scores.reshape(len(read), -1), temperature)
 
 
 def loglik(probs, draws):
     return float(np.sum(np.log(probs[np.arange(len(draws)), draws])))
 
 
-def check_path(draws, params, h0, seed_ix, temperature, label, groups_of, next_probs):
+def check_path(draws, params, h0, seed_ix, temperature, label, groups_of, probs_of):
     """Draws made one after another against the model's distribution of each one
-    (`next_probs(params, h, ix, temperature) -> (probs, h_next)`)."""
-    probs = path_probs(next_probs, params, h0, seed_ix, draws, temperature)
+    (`probs_of(scores, temperature)`: softmax_with_temperature over the rows)."""
+    probs = path_probs(probs_of, params, h0, seed_ix, draws, temperature)
     stat, df = path_statistic(probs, draws, groups_of(probs, draws))
     limit = chi2_critical(df)
     if stat <= limit:
@@ -917,7 +914,7 @@ def check_path(draws, params, h0, seed_ix, temperature, label, groups_of, next_p
             ("seed", "as if every step read the seed character again", "sample-feed-back"),
             ("reset", "as if the state were reset to h0 before every step",
              "sample-carry-state")):
-        other = path_probs(next_probs, params, h0, seed_ix, draws, temperature,
+        other = path_probs(probs_of, params, h0, seed_ix, draws, temperature,
                            feed=twin if twin == "seed" else "draws", carry=twin != "reset")
         if loglik(other, draws) > best + 10:
             hint, mid = f"The draws are far likelier {text}.", twin_mid
@@ -976,8 +973,8 @@ def checked_loss(ex03, what, with_h0=True):
     `with_h0` is False): the expected losses of a training run come from it."""
     params, inputs, targets, h0 = loss_case(310)
 
-    def loss_of(p, x, y, start=None):
-        loss, _, h_last = call_loss(ex03, p, x, y, start)
+    def loss_of(p, x, y, start=None):  # a whole text in one pass may take a while
+        loss, _, h_last = call_loss(ex03, p, x, y, start, timeout=60)
         return scalar(loss, f"{what}: char_rnn_loss loss"), np.asarray(h_last, dtype=float)
 
     for key, start in (("none", None), ("h0", h0)) if with_h0 else (("none", None),):

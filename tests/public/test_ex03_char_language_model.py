@@ -19,7 +19,7 @@ Expected values at fixed inputs are the reference's outputs, saved in fixtures/e
 expected gradients are centered differences of the reference's loss, never a backward
 pass. Where the expected value depends on what your code returned (the draws of
 ``sample``, the parameters ``train_char_lm`` starts from), it is computed with your own
-next_char_probs or char_rnn_loss, once they give the saved values. When a result is
+softmax_with_temperature or char_rnn_loss, once they give the saved values. When a result is
 wrong, the message says which output, how, the idea involved and the section of
 guides/rnn_guide.md about it; it compares your result with what a known mistake would
 give ("twins") to name the mistake (the diagnoses are in support_ex03.py).
@@ -246,14 +246,14 @@ def test_ex03_sample_feeds_back_and_carries_state(ex03):
                       "sample (n=6000)")
     s.check_path(np.array(draws), model, None, 2, 1.0, "a model whose next character depends "
                  "on the character read", lambda p, d: s.by_previous(p, d, 2),
-                 s.checked_next_probs(ex03, "markov"))
+                 s.checked_softmax(ex03))
     model = s.memory_model()
     h0 = 0.2 * np.ones(6)
     draws = s.id_list(ex03.sample(copy_params(model), h0.copy(), 1, 6000, 1.0, rng(22)), 6000,
                       4, "sample (n=6000)")
     s.check_path(np.array(draws), model, h0, 1, 1.0, "a model whose next character depends on "
                  "its state", lambda p, d: 4 * s.by_previous(p, d, 1) + p.argmax(axis=1),
-                 s.checked_next_probs(ex03, "memory"))
+                 s.checked_softmax(ex03))
 
 
 # ---------------------------------------------------------------------------------------
