@@ -16,8 +16,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import re
-from pathlib import Path
 
 import numpy as np
 
@@ -28,10 +26,17 @@ from tests.public.harness import (
     check_array,
     check_labels,
     close_scalar,
+    first_line,
     message_of,
+    not_implemented_name,
+    optimizer_problem,
+    raised,
+    raises_value_error,
+    saved_array,
     scalar,
     unpack,
 )
+from tests.public.harness import exercise1_first as harness_exercise1_first
 from tests.public.misconceptions import explain
 
 KEYS = ("Wx", "Wh", "b", "Wy", "by")
@@ -53,16 +58,10 @@ EXPERIMENT_TEMPS = (0.05, 0.5, 1.0, 3.0)
 # (length, seq_len, batch_size) of every make_batches case of the public tests.
 BATCH_CASES = ((130, 8, 3), (41, 10, 4), (200, 5, 4), (64, 3, 1), (40, 3, 2))
 
-FIXTURE = Path(__file__).parent / "fixtures" / "ex03.npz"
-_saved: dict = {}
-
 
 def saved(name: str) -> np.ndarray:
-    """The saved array `name` of fixtures/ex03.npz (loaded on first use)."""
-    if not _saved:
-        with np.load(FIXTURE, allow_pickle=False) as data:
-            _saved.update({k: data[k] for k in data.files})
-    return _saved[name]
+    """The saved array `name` of fixtures/ex03.npz."""
+    return saved_array("ex03", name)
 
 
 def rng(seed):
@@ -325,23 +324,6 @@ def call_loss(ex03, params, inputs, targets, h0, timeout=None):
 # ---------------------------------------------------------------------------------------
 
 
-def first_line(exc) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def not_implemented_name(exc) -> str | None:
-    """The function a NotImplementedError (here, or from the grader's student process)
-    names, if it is one."""
-    text = str(exc)
-    match = re.search(r"not implemented yet: (\w+)", text)
-    if match:
-        return match.group(1)
-    if isinstance(exc, NotImplementedError):
-        return text.strip().split()[0] if text.strip() else "?"
-    return None
-
-
 def _model_loss_problem(ex01) -> str:
     """'' when ex01.model_loss gives the saved loss, h_last and gradients; otherwise the
     sentence naming what it gets wrong."""
@@ -359,58 +341,27 @@ def _model_loss_problem(ex01) -> str:
     return ""
 
 
-def exercise1_problem(request) -> str:
+def _exercise1_checks(ex01) -> str:
     """'' when the Exercise 1 functions this exercise builds on give right answers on a
     small case; otherwise a sentence naming the first one that does not."""
-    try:
-        ex01 = request.getfixturevalue("ex01")
-    except Exception as exc:  # noqa: BLE001 - missing file, syntax error, import error
-        return f"ex_01_basic_rnn.py could not be used ({first_line(exc)})"
     current = "model_loss"
     try:
-        wrong = _model_loss_problem(ex01)
+        wrong = _model_loss_problem(ex01) or optimizer_problem(ex01)
         if wrong:
             return wrong
-        current = "clip_grad_norm"
-        clipped, norm = ex01.clip_grad_norm({"a": np.array([3.0, 0.0]),
-                                             "b": np.array([[4.0]])}, 1.0)
-        if not (np.isclose(float(norm), 5.0) and isinstance(clipped, dict)
-                and same(clipped.get("a"), [0.6, 0.0]) and same(clipped.get("b"), [[0.8]])):
-            return "clip_grad_norm does not rescale by the global norm"
-        current = "adam_step"
-        p = {"w": np.array([1.0, -2.0])}
-        new, _ = ex01.adam_step(p, {"w": np.array([0.5, -3.0])}, None, 0.1)
-        if not (isinstance(new, dict) and same(new.get("w"), [0.9, -1.9], 1e-6)):
-            return "adam_step's first step is wrong"
         current = "init_params"
         init = ex01.init_params(3, 4, 3, rng(1))
         if not (isinstance(init, dict) and all(k in init for k in KEYS)):
             return "init_params does not return the five parameters"
     except Exception as exc:  # noqa: BLE001 - any failure there is the answer
-        name = not_implemented_name(exc)
-        if name:
-            return f"{name} is not implemented yet"
-        return f"{current} raised {first_line(exc)}"
+        return raised(exc, current)
     return ""
 
 
-@contextlib.contextmanager
 def exercise1_first(request, what):
     """Run a test that runs the model; if it fails while Exercise 1 is wrong, say so first."""
-    try:
-        yield
-    except Exception as exc:  # noqa: BLE001 - AssertionError and the student's own errors
-        missing = not_implemented_name(exc)
-        if missing and missing not in EX01_FUNCTIONS:
-            raise  # this exercise's own function is missing: that message is the right one
-        problem = exercise1_problem(request)
-        if not problem:
-            raise
-        raise AssertionError(
-            f"{what}: fails, and the cause is in Exercise 1: {problem}. This exercise runs "
-            "your Exercise 1 (or should work like it): make the Exercise 1 tests pass first "
-            f"(make check T=tests/public/test_ex01_basic_rnn.py). The failure here: "
-            f"{first_line(exc)}{explain('char-uses-exercise1')}") from None
+    return harness_exercise1_first(request, what, _exercise1_checks, EX01_FUNCTIONS,
+                                   "This exercise", "char-uses-exercise1")
 
 
 # ---------------------------------------------------------------------------------------
@@ -705,19 +656,11 @@ def check_softmax_large(got):
 
 def check_bad_temperature(call, bad):
     """softmax_with_temperature(temperature=bad) must raise ValueError."""
-    try:
-        call()
-    except ValueError:
-        return
-    except NotImplementedError:
-        raise  # not written yet: that message, not one about error handling
-    except Exception as exc:  # noqa: BLE001 - the wrong kind of error
-        raise AssertionError(f"softmax_with_temperature(temperature={bad}): raised "
-                             f"{type(exc).__name__}; raise ValueError naming temperature."
-                             + explain("temperature-positive")) from None
-    raise AssertionError(f"softmax_with_temperature(temperature={bad}): no error; a "
-                         "temperature must be > 0 (ValueError)." +
-                         explain("temperature-positive"))
+    why = explain("temperature-positive")
+    raises_value_error(call, f"softmax_with_temperature(temperature={bad})",
+                       instead="raise ValueError naming temperature." + why,
+                       silent="a temperature must be > 0 (ValueError)." + why,
+                       returned="no error")
 
 
 def check_next_char(out, k):
@@ -981,9 +924,9 @@ def checked_loss(ex03, what, with_h0=True):
         loss, h_last = loss_of(params, inputs, targets, start)
         if not (np.isclose(loss, float(saved(f"loss310_{key}_loss")), rtol=1e-8)
                 and same(h_last, saved(f"loss310_{key}_h_last"), 1e-8)):
-            raise AssertionError(f"{what}: the expected losses are computed with your "
-                                 "char_rnn_loss, which gives a wrong loss or h_last: fix "
-                                 "char_rnn_loss first (see its test).")
+            raise AssertionError(f"{what}: the losses are checked with your char_rnn_loss, "
+                                 "which gives a wrong loss or h_last: fix char_rnn_loss first "
+                                 "(see its test).")
     return loss_of
 
 
