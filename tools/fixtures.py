@@ -101,7 +101,18 @@ def ex01_arrays() -> dict[str, np.ndarray]:
     return fixtures_ex01.arrays(_reference("ex_01_basic_rnn.py"))
 
 
-BUILDERS = {"ex01": ex01_arrays, "ex02": ex02_arrays}
+def ex03_arrays() -> dict[str, np.ndarray]:
+    """The saved values of test_ex03_*.py (tools/fixtures_ex03.py). The reference is
+    imported as the package module solutions.ex_03_char_language_model, so that its
+    exercise1() finds the reference Exercise 1 beside it."""
+    import importlib
+
+    from tools import fixtures_ex03
+
+    return fixtures_ex03.arrays(importlib.import_module("solutions.ex_03_char_language_model"))
+
+
+BUILDERS = {"ex01": ex01_arrays, "ex02": ex02_arrays, "ex03": ex03_arrays}
 
 
 def encode(arrays: dict[str, np.ndarray]) -> bytes:

@@ -34,11 +34,6 @@ def my_step(weights, state, char, temperature=1.0):
 # expected values with (issue 25.6, not yet replaced by fixtures). The list may only
 # shrink: a new copy fails the test below, and so does an entry that is gone.
 KNOWN = {
-    ("test_ex03_char_language_model.py", "softmax"),
-    ("test_ex03_char_language_model.py", "log_softmax"),
-    ("test_ex03_char_language_model.py", "step"),
-    ("test_ex03_char_language_model.py", "check_batches"),
-    ("test_ex03_char_language_model.py", "expected_chunk_losses"),
     ("test_ex04_rnn_pytorch.py", "_ex01_forward"), ("test_ex04_rnn_pytorch.py", "_log_softmax"),
     ("test_ex04_rnn_pytorch.py", "_mse"),
 }

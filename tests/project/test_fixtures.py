@@ -38,3 +38,8 @@ def test_fixtures_hold_only_numbers():
 def test_ex01_fixture_holds_only_numbers():
     with np.load(fixtures.FIXTURES / "ex01.npz", allow_pickle=False) as saved:
         assert all(saved[k].dtype.kind in "fiu" for k in saved.files)
+
+
+def test_ex03_fixture_holds_only_numbers():
+    with np.load(fixtures.FIXTURES / "ex03.npz", allow_pickle=False) as saved:
+        assert all(saved[k].dtype.kind in "fiu" for k in saved.files)
