@@ -85,7 +85,7 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(PY) -m autograder assignments --check
-	IMPL=solutions $(PY) -m pytest tests -q -p no:cacheprovider
+	IMPL=solutions $(PY) -m pytest tests -q -p no:cacheprovider --durations=25
 
 release: $(STAMP)
 	$(PY) -m autograder release --scaffold $(or $(SCAFFOLD),concept)

@@ -18,7 +18,8 @@ the student's, and no reference code ever enters a student process:
   back the same kind of plain data: the result, the final state of each generator
   argument (as if the call had drawn from the student's own generator), or an error's
   builtin type and message. Never a function, module, code object, source line or
-  traceback of the reference.
+  traceback of the reference. A forward function's cache (HELD) stays here and crosses
+  as a random single-use token (Caches), so backward does not resend the forward's data.
 * Only SERVED is served: the functions that Exercises 2-4 may reuse, each pure (no files,
   no callables). Other names of `ex_01_basic_rnn` come from the student's own file.
 
@@ -30,9 +31,11 @@ from __future__ import annotations
 
 import os
 import resource
+import secrets
 import signal
 import subprocess
 import sys
+from collections import OrderedDict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,6 +47,11 @@ SERVED = ("rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward"
           "check_shape", "mask_weights", "rel_error", "random_orthogonal", "make_echo_data")
 # Later exercises whose workers get the reference Exercise 1 under the policy.
 LATER = ("ex02", "ex03", "ex04")
+# Forward functions whose result is (output, cache): the cache stays in the reference
+# process and the student gets a token for it (Caches), so a forward+backward pair does
+# not send the cache (T tuples of arrays) there and back.
+HELD = ("rnn_forward", "rnn_step_forward", "affine_forward")
+MAX_CACHES, MAX_CACHE_BYTES = 128, 256 * 2**20
 
 
 def trusted_module():
@@ -141,30 +149,116 @@ def _builtin_base(exc: BaseException) -> str:
     return "RuntimeError"
 
 
-def answer(module, header: dict, arrays: dict, wire) -> tuple[dict, dict]:
-    """One call of a SERVED function on plain data: (reply header, its arrays)."""
+class UnknownCache(ValueError):
+    """A token that names no cache held here: used already, evicted, or never issued."""
+
+
+class Held:
+    """A cache kept in Caches, as the encoder of an answer meets it: sent as its token."""
+
+    __slots__ = ("token",)
+
+    def __init__(self, token: str):
+        self.token = token
+
+
+def _nbytes(value) -> int:
+    """Bytes of the arrays in a cache (nested tuples, lists and dicts of arrays)."""
+    import numpy as np
+
+    total, todo = 0, [value]
+    while todo:
+        v = todo.pop()
+        if isinstance(v, np.ndarray):
+            total += v.nbytes
+        elif isinstance(v, (tuple, list)):
+            todo.extend(v)
+        elif isinstance(v, dict):
+            todo.extend(v.values())
+    return total
+
+
+class Caches:
+    """Forward caches kept here behind single-use opaque tokens (random, 128 bits).
+
+    `keep` stores a cache and returns its token; `take` gives a token's cache once and
+    forgets it. At most `count` caches and `size` bytes are held: the oldest are evicted
+    (a forward whose cache is never used, e.g. a predict, costs nothing for long). A
+    token that is reused, forged or evicted fails the call that sends it (UnknownCache),
+    nothing else."""
+
+    def __init__(self, count: int = MAX_CACHES, size: int = MAX_CACHE_BYTES):
+        self.count, self.size = count, size
+        self.held: OrderedDict[str, tuple[object, int]] = OrderedDict()
+        self.bytes = 0
+
+    def keep(self, cache) -> Held:
+        nbytes = _nbytes(cache)
+        if nbytes > self.size:
+            raise ValueError(f"the forward cache ({nbytes / 2**20:.0f} MB) is over the "
+                             f"{self.size // 2**20} MB the reference Exercise 1 keeps")
+        while self.held and (len(self.held) >= self.count or self.bytes + nbytes > self.size):
+            _, (_, old) = self.held.popitem(last=False)
+            self.bytes -= old
+        token = secrets.token_hex(16)
+        self.held[token] = (cache, nbytes)
+        self.bytes += nbytes
+        return Held(token)
+
+    def take(self, token) -> object:
+        entry = self.held.pop(token, None) if isinstance(token, str) else None
+        if entry is None:
+            raise UnknownCache(
+                f"this cache is not held by the reference Exercise 1 (this course's policy "
+                f"for Exercises 2-4): each cache a forward function returns can be passed to "
+                f"one backward call, and only the {self.count} most recent are kept; call "
+                f"the forward function again")
+        self.bytes -= entry[1]
+        return entry[0]
+
+    def resolve(self, tag: str, payload) -> object:
+        """wire.Decoder's hook for the tag "token"."""
+        return self.take(payload)
+
+
+def _encode_held(value):
+    if isinstance(value, Held):
+        return {"token": value.token}
+    raise TypeError(f"cannot send a value of type {type(value).__name__}")
+
+
+def answer(module, header: dict, arrays: dict, wire,
+           caches: Caches | None = None) -> tuple[dict, dict]:
+    """One call of a SERVED function on plain data: (reply header, its arrays). With
+    `caches`, the cache of a HELD function's result stays there and a token goes back."""
     func = header.get("func")
     if not isinstance(func, str) or func not in SERVED:
         return {"ok": False, "etype": "AttributeError",
                 "msg": f"the reference Exercise 1 serves no function {str(func)[:40]!r}"}, {}
     try:
-        decoder = wire.Decoder(arrays)
+        decoder = wire.Decoder(arrays, caches.resolve if caches else None,
+                               ("token",) if caches else ())
         args, kwargs = decoder.decode(header.get("args")), decoder.decode(header.get("kwargs"))
         if not isinstance(args, tuple) or not isinstance(kwargs, dict) or \
                 not all(isinstance(k, str) for k in kwargs):
             raise wire.WireError("malformed arguments")
+    except UnknownCache as exc:
+        return {"ok": False, "etype": "ValueError", "msg": f"{func}: {exc}"}, {}
     except (wire.WireError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         return {"ok": False, "etype": "TypeError",
                 "msg": f"{func}: arguments not readable ({str(exc)[:200]})"}, {}
     gens = wire.generators([args, kwargs])
     try:
         result = getattr(module, func)(*args, **kwargs)
+        if caches is not None and func in HELD and isinstance(result, tuple) \
+                and len(result) == 2:
+            result = (result[0], caches.keep(result[1]))
     except Exception as exc:  # noqa: BLE001 - the student's arguments' fault: say what, not where
         return {"ok": False, "etype": _builtin_base(exc), "msg": str(exc)[:2000]}, {}
-    enc = wire.Encoder()
+    enc = wire.Encoder(keep=_encode_held)
     try:
         tree = enc.encode(result)
-    except wire.WireError as exc:
+    except (wire.WireError, TypeError) as exc:
         return {"ok": False, "etype": "ValueError", "msg": f"{func}: {exc}"}, {}
     return {"ok": True, "result": tree,
             "rngs": [g.bit_generator.state for g in gens]}, enc.arrays
@@ -177,6 +271,7 @@ def serve(req_fd: int, resp_fd: int) -> int:
     isolation.make_undumpable()  # same-uid student code: no ptrace, no /proc/PID/mem
     from solutions import ex_01_basic_rnn as module
 
+    caches = Caches()
     while True:
         try:
             header, arrays = wire.read_message(req_fd)
@@ -185,7 +280,7 @@ def serve(req_fd: int, resp_fd: int) -> int:
         except (wire.WireError, ValueError, OSError):
             return 1  # a malformed stream: nothing more can be read from it
         try:
-            reply, out = answer(module, header, arrays, wire)
+            reply, out = answer(module, header, arrays, wire, caches)
             message = wire.pack(reply, out)
         except Exception as exc:  # noqa: BLE001 - e.g. a result over the size limit
             message = wire.pack({"ok": False, "etype": "ValueError",

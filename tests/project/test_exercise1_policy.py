@@ -146,3 +146,118 @@ def test_class_reports_say_which_policy(tmp_path):
         assert {r["exercise1_policy"] for r in csv.DictReader(fh)} == {"reference"}
     assert "Exercise 1 policy: reference" in (tmp_path / "misconceptions.md").read_text()
     assert "Exercise 1 policy: reference" in (tmp_path / "report.html").read_text()
+
+
+@pytest.mark.timeout(900)
+def test_a_class_graded_under_the_reference_policy(tmp_path):
+    """grade-all's path (batch.grade_class) on a class of two, Exercises 1 and 2, under
+    exercise1="reference": the correct student gets full marks; the one whose Exercise 1
+    has drop_dh_next (Exercise 2 the reference's) loses Exercise 1's points only; the
+    gradebook has one row per student and says the policy."""
+    import csv
+
+    from autograder.batch import grade_class
+    from autograder.grade import exercise_totals
+
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    for name, ex1 in (("ada", reference("ex01")), ("dave", MUTANTS["drop_dh_next"].source())):
+        (subs / name).mkdir(parents=True)
+        (subs / name / EX1).write_text(ex1)
+        (subs / name / EX2).write_text(reference("ex02"))
+    rows = grade_class(subs, out, progress=False, exercises=("ex01", "ex02"),
+                       exercise1="reference")
+    assert [how for _, _, how in rows] == ["graded", "graded"]
+    with open(out / "gradebook.csv", newline="", encoding="utf-8") as fh:
+        book = list(csv.DictReader(fh))
+    assert [r["student"] for r in book] == ["ada", "dave"]
+    ada, dave = book
+    assert {r["exercise1_policy"] for r in book} == {"reference"}
+    assert ada["status"] == dave["status"] == "graded", book
+    # Exercises 3 and 4 are not graded (`exercises`): their points count as 0 of their most.
+    totals = {sub.id: exercise_totals(res["tests"]) for sub, res, _ in rows}
+    assert totals["ada"]["ex01"] == (30.0, 30.0) and totals["ada"]["ex02"] == (25.0, 25.0)
+    assert totals["dave"]["ex01"][0] < 30 and totals["dave"]["ex02"] == (25.0, 25.0), totals
+    assert float(ada["total"]) == 55 and float(dave["ex02"]) == 25, book
+    assert float(dave["total"]) == 25 + float(dave["ex01"]) < 55, dave
+
+
+TOKENS = '''
+import numpy as np
+import ex_01_basic_rnn as ex1
+
+def _pair():
+    rng = np.random.default_rng(0)
+    x, h0 = rng.standard_normal((2, 4, 3)), np.zeros((2, 5))
+    Wx, Wh, b = rng.standard_normal((3, 5)), rng.standard_normal((5, 5)), np.zeros(5)
+    return ex1.rnn_forward(x, h0, Wx, Wh, b)
+
+def _fails(call):
+    try:
+        call()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "no error"
+
+def attempts():
+    h, cache = _pair()
+    first = ex1.rnn_backward(np.ones_like(h), cache)
+    again = _fails(lambda: ex1.rnn_backward(np.ones_like(h), cache))
+    forged = _fails(lambda: ex1.rnn_backward(np.ones_like(h), type(cache)("0" * 32)))
+    read = _fails(lambda: cache[0])
+    h2, cache2 = _pair()
+    after = ex1.rnn_backward(np.ones_like(h2), cache2)
+    return first, again, forged, read, after, repr(cache)
+'''
+
+
+def test_a_reused_or_forged_cache_token_fails_that_call_only(tmp_path):
+    """Under the reference policy a forward's cache stays in the reference process behind
+    a single-use token: a second backward with it, or a made-up token, raises a clear
+    ValueError for that call; the next forward+backward pair works as before."""
+    from solutions import ex_01_basic_rnn as ref
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / EX1).write_text(reference("ex01"))
+    (src / EX2).write_text(TOKENS)
+    staging = stage({n: src / n for n in (EX1, EX2)}, tmp_path / "staging", None, Limits())
+    loader = RemoteLoader(staging, Limits(), exercise1="reference")
+    loader.running = "ex02"
+    try:
+        first, again, forged, read, after, text = loader.module("ex02").attempts()
+    finally:
+        loader.close()
+    rng = np.random.default_rng(0)
+    x, h0 = rng.standard_normal((2, 4, 3)), np.zeros((2, 5))
+    Wx, Wh, b = rng.standard_normal((3, 5)), rng.standard_normal((5, 5)), np.zeros(5)
+    h, cache = ref.rnn_forward(x, h0, Wx, Wh, b)
+    want = ref.rnn_backward(np.ones_like(h), cache)
+    for got in (first, after):
+        assert all(np.allclose(g, w) for g, w in zip(got, want, strict=True))
+    for message in (again, forged):
+        assert message.startswith("ValueError: rnn_backward: this cache is not held"), message
+        assert "call the forward function again" in message
+    assert read.startswith("TypeError:") and "pass it to the backward function" in read
+    assert "held by the reference Exercise 1" in text
+
+
+def test_the_reference_keeps_at_most_its_bound_of_caches():
+    """Caches evicts the oldest past its count or its bytes; a token is good once."""
+    def gone(caches, held):
+        with pytest.raises(reference_ex01.UnknownCache, match="call the forward function"):
+            caches.take(held.token)
+
+    by_count = reference_ex01.Caches(count=2)
+    a, b, c = (by_count.keep([(np.zeros(100),)]) for _ in range(3))
+    gone(by_count, a)
+    assert by_count.take(b.token)[0][0].shape == (100,)
+    gone(by_count, b)  # used once already
+    by_bytes = reference_ex01.Caches(count=10, size=2400)  # three caches of 800 bytes
+    a, b, c = (by_bytes.keep({"x": np.zeros(100)}) for _ in range(3))
+    d = by_bytes.keep(np.zeros(200))  # 1600 bytes: a and b go
+    gone(by_bytes, a)
+    gone(by_bytes, b)
+    assert by_bytes.take(c.token)["x"].shape == (100,) and by_bytes.take(d.token).shape == (200,)
+    assert by_bytes.bytes == 0 and not by_bytes.held
+    with pytest.raises(ValueError, match="forward cache"):
+        by_bytes.keep(np.zeros(1000))  # alone over the bound: that call fails

@@ -40,6 +40,11 @@ def test_ex01_fixture_holds_only_numbers():
         assert all(saved[k].dtype.kind in "fiu" for k in saved.files)
 
 
+def test_ex03_fixture_holds_only_numbers():
+    with np.load(fixtures.FIXTURES / "ex03.npz", allow_pickle=False) as saved:
+        assert all(saved[k].dtype.kind in "fiu" for k in saved.files)
+
+
 def test_ex04_fixture_holds_only_numbers():
     with np.load(fixtures.FIXTURES / "ex04.npz", allow_pickle=False) as saved:
         assert all(saved[k].dtype.kind in "fiu" for k in saved.files)

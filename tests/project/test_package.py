@@ -36,9 +36,10 @@ def test_the_release_holds_what_students_need_and_nothing_else(release):
     files = {p.relative_to(release).as_posix() for p in release.rglob("*") if p.is_file()}
     assert {"Makefile", "README.md", "requirements.txt", f"assignments/{EX1}",
             "tests/public/harness.py", "guides/rnn_guide.md",
-            # the Exercise 1, 2 and 4 tests' machinery and saved values (issues 24.3, 25.6)
+            # the Exercise 1 to 4 tests' machinery and saved values (issues 24.3, 25.6)
             "tests/public/support_ex01.py", "tests/public/support_ex02.py",
-            "tests/public/support_ex04.py", "tests/public/fixtures/ex01.npz",
+            "tests/public/support_ex03.py", "tests/public/support_ex04.py",
+            "tests/public/fixtures/ex01.npz", "tests/public/fixtures/ex03.npz",
             "tests/public/fixtures/ex04.npz"} <= files
     assert not [f for f in files if f.startswith(("solutions", "tests/hidden", "tests/project",
                                                   "autograder", "tests/fixtures"))]

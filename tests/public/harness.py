@@ -9,6 +9,7 @@ the tests cannot tell the difference, so `make check` and grading report the sam
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
@@ -289,6 +290,102 @@ def check_labels(ax: dict, *, what: str, legend: int = 0, colorbar: bool = False
                              "values.")
 
 
+# ---------------------------------------------------------------------------------------
+# Saved values (fixtures/<exercise>.npz), and Exercise 1 under a later exercise
+# ---------------------------------------------------------------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+_fixtures: dict = {}
+
+
+def saved_array(exid: str, name: str) -> np.ndarray:
+    """The saved array `name` of fixtures/<exid>.npz (the file is loaded on first use)."""
+    if exid not in _fixtures:
+        with np.load(FIXTURES / f"{exid}.npz", allow_pickle=False) as data:
+            _fixtures[exid] = {k: data[k] for k in data.files}
+    return _fixtures[exid][name]
+
+
+def first_line(exc) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def not_implemented_name(exc) -> str | None:
+    """The function a NotImplementedError (here, or from the grader's student process)
+    names, if it is one."""
+    text = str(exc)
+    match = re.search(r"not implemented yet: (\w+)", text)
+    if match:
+        return match.group(1)
+    if isinstance(exc, NotImplementedError):
+        return text.strip().split()[0] if text.strip() else "?"
+    return None
+
+
+def raised(exc, current) -> str:
+    """The sentence for an Exercise 1 function `current` that raised `exc`."""
+    name = not_implemented_name(exc)
+    return f"{name} is not implemented yet" if name else f"{current} raised {first_line(exc)}"
+
+
+def exercise1_problem(request, checks) -> str:
+    """'' when the student's Exercise 1 passes `checks(ex01)` (which returns '' or a
+    sentence naming what is wrong); otherwise that sentence, or why it could not be used."""
+    try:
+        ex01 = request.getfixturevalue("ex01")
+    except Exception as exc:  # noqa: BLE001 - missing file, syntax error, import error
+        return f"ex_01_basic_rnn.py could not be used ({first_line(exc)})"
+    return checks(ex01)
+
+
+def optimizer_problem(ex01) -> str:
+    """'' when Exercise 1's clip_grad_norm and adam_step pass a small check; otherwise a
+    sentence naming the first that does not (or what it raised)."""
+    current = "clip_grad_norm"
+    try:
+        clipped, norm = ex01.clip_grad_norm({"a": np.array([3.0, 0.0]),
+                                             "b": np.array([[4.0]])}, 1.0)
+        if not (np.isclose(float(norm), 5.0) and isinstance(clipped, dict)
+                and _same(clipped.get("a"), [0.6, 0.0]) and _same(clipped.get("b"), [[0.8]])):
+            return "clip_grad_norm does not rescale by the global norm"
+        current = "adam_step"
+        p = {"w": np.array([1.0, -2.0])}
+        new, _ = ex01.adam_step(p, {"w": np.array([0.5, -3.0])}, None, 0.1)
+        if not (isinstance(new, dict) and _same(new.get("w"), [0.9, -1.9], 1e-6)):
+            return "adam_step's first step is wrong"
+    except Exception as exc:  # noqa: BLE001 - any failure there is the answer
+        return raised(exc, current)
+    return ""
+
+
+def _same(a, b, tol=1e-9) -> bool:
+    return isinstance(a, np.ndarray) and a.shape == np.shape(b) and np.allclose(
+        a, b, rtol=tol, atol=tol)
+
+
+@contextlib.contextmanager
+def exercise1_first(request, what, checks, functions, runner, mid):
+    """Run a test that runs Exercise 1's code; if it fails while Exercise 1 is wrong
+    (exercise1_problem(request, checks) names how), say so first. `functions`: the
+    Exercise 1 functions it builds on; `runner` runs them ("This exercise"); `mid`: the
+    misconception to explain."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - AssertionError and the student's own errors
+        missing = not_implemented_name(exc)
+        if missing and missing not in functions:
+            raise  # this exercise's own function is missing: that message is the right one
+        problem = exercise1_problem(request, checks)
+        if not problem:
+            raise
+        raise AssertionError(
+            f"{what}: fails, and the cause is in Exercise 1: {problem}. {runner} runs "
+            "your Exercise 1 (or should work like it): make the Exercise 1 tests pass first "
+            f"(make check T=tests/public/test_ex01_basic_rnn.py). The failure here: "
+            f"{first_line(exc)}{explain(mid)}") from None
+
+
 def unpack(result, names, fn):
     """A function that returns several things must return a tuple of that length."""
     if not isinstance(result, (tuple, list)) or len(result) != len(names):
@@ -351,9 +448,11 @@ def raises_naming(call, name, what):
     raise AssertionError(f"{what}: returned normally; raise a ValueError naming {name!r}.")
 
 
-def raises_value_error(call, what, instead="raise a ValueError.", silent="raise a ValueError."):
+def raises_value_error(call, what, instead="raise a ValueError.", silent="raise a ValueError.",
+                       returned="returned normally"):
     """`call()` must raise ValueError, where the docstring names no argument for the case.
-    `instead` ends the message when another error came, `silent` when none did."""
+    `instead` ends the message when another error came, `silent` when none did (after
+    `returned`, which says that none did)."""
     try:
         call()
     except ValueError:
@@ -362,4 +461,4 @@ def raises_value_error(call, what, instead="raise a ValueError.", silent="raise 
         raise  # not written yet: that message, not one about error handling
     except Exception as exc:  # noqa: BLE001 - any other exception is the finding
         raise AssertionError(f"{what}: raised {type(exc).__name__}; {instead}") from None
-    raise AssertionError(f"{what}: returned normally; {silent}")
+    raise AssertionError(f"{what}: {returned}; {silent}")

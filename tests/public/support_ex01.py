@@ -9,8 +9,6 @@ result with saved "twins": what a classic mistake would give on the same inputs.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from tests.public.harness import (
@@ -19,6 +17,7 @@ from tests.public.harness import (
     check_array,
     check_labels,
     close_scalar,
+    saved_array,
     scalar,
     unpack,
 )
@@ -31,16 +30,9 @@ SEQ_GRADS = ("dx", "dh0", "dWx", "dWh", "db")
 # Distinct, non-square sizes: a missing transpose cannot hide behind a square matrix.
 N, T, D, H, V = 2, 10, 3, 5, 4
 
-FIXTURE = Path(__file__).parent / "fixtures" / "ex01.npz"
-_saved: dict = {}
-
-
 def saved(name: str) -> np.ndarray:
-    """The saved array `name` of fixtures/ex01.npz (loaded on first use)."""
-    if not _saved:
-        with np.load(FIXTURE, allow_pickle=False) as data:
-            _saved.update({k: data[k] for k in data.files})
-    return _saved[name]
+    """The saved array `name` of fixtures/ex01.npz."""
+    return saved_array("ex01", name)
 
 
 def saved_list(prefix: str, names) -> list:

@@ -7,7 +7,6 @@ checks that say when Exercise 1 or a function this one builds on is the cause.
 from __future__ import annotations
 
 import contextlib
-import re
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +16,17 @@ from tests.public.harness import (
     assert_grad,
     check_array,
     check_labels,
+    first_line,
     message_of,
     names,
+    not_implemented_name,
     numerical_gradient,
+    optimizer_problem,
+    raised,
     scalar,
     unpack,
 )
+from tests.public.harness import exercise1_first as harness_exercise1_first
 from tests.public.misconceptions import explain
 from tests.public.predictors import LinearPredictor
 
@@ -105,30 +109,9 @@ def shapes_for(d, h, horizon):
     return {"Wx": (d, h), "Wh": (h, h), "b": (h,), "Wy": (h, horizon), "by": (horizon,)}
 
 
-def first_line(exc) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _not_implemented_name(exc) -> str | None:
-    """The function a NotImplementedError (here, or from the grader's student process)
-    names, if it is one."""
-    text = str(exc)
-    match = re.search(r"not implemented yet: (\w+)", text)
-    if match:
-        return match.group(1)
-    if isinstance(exc, NotImplementedError):
-        return text.strip().split()[0] if text.strip() else "?"
-    return None
-
-
-def exercise1_problem(request) -> str:
+def _exercise1_checks(ex01) -> str:
     """'' when the Exercise 1 functions an RNNRegressor builds on give right answers on a
     small case; otherwise a sentence naming the first one that does not."""
-    try:
-        ex01 = request.getfixturevalue("ex01")
-    except Exception as exc:  # noqa: BLE001 - missing file, syntax error, import error
-        return f"ex_01_basic_rnn.py could not be used ({first_line(exc)})"
     gen = rng(2718)
     n, t, d, hh = 2, 3, 2, 3
     x = gen.standard_normal((n, t, d))
@@ -152,42 +135,15 @@ def exercise1_problem(request) -> str:
             if not (isinstance(got, np.ndarray) and got.shape == numeric.shape
                     and np.allclose(got, numeric, rtol=1e-5, atol=1e-7)):
                 return f"rnn_backward gives a wrong d{name}"
-        current = "clip_grad_norm"
-        clipped, norm = ex01.clip_grad_norm({"a": np.array([3.0, 0.0]),
-                                             "b": np.array([[4.0]])}, 1.0)
-        if not (np.isclose(float(norm), 5.0) and isinstance(clipped, dict)
-                and same(clipped.get("a"), [0.6, 0.0]) and same(clipped.get("b"), [[0.8]])):
-            return "clip_grad_norm does not rescale by the global norm"
-        current = "adam_step"
-        p = {"w": np.array([1.0, -2.0])}
-        new, _ = ex01.adam_step(p, {"w": np.array([0.5, -3.0])}, None, 0.1)
-        if not (isinstance(new, dict) and same(new.get("w"), [0.9, -1.9], 1e-6)):
-            return "adam_step's first step is wrong"
     except Exception as exc:  # noqa: BLE001 - any failure there is the answer
-        name = _not_implemented_name(exc)
-        if name:
-            return f"{name} is not implemented yet"
-        return f"{current} raised {first_line(exc)}"
-    return ""
+        return raised(exc, current)
+    return optimizer_problem(ex01)
 
 
-@contextlib.contextmanager
 def exercise1_first(request, what):
     """Run a test that runs the RNN; if it fails while Exercise 1 is wrong, say so first."""
-    try:
-        yield
-    except Exception as exc:  # noqa: BLE001 - AssertionError and the student's own errors
-        missing = _not_implemented_name(exc)
-        if missing and missing not in EX01_FUNCTIONS:
-            raise  # this exercise's own function is missing: that message is the right one
-        problem = exercise1_problem(request)
-        if not problem:
-            raise
-        raise AssertionError(
-            f"{what}: fails, and the cause is in Exercise 1: {problem}. RNNRegressor runs "
-            "your Exercise 1 (or should work like it): make the Exercise 1 tests pass first "
-            f"(make check T=tests/public/test_ex01_basic_rnn.py). The failure here: "
-            f"{first_line(exc)}{explain('uses-exercise1')}") from None
+    return harness_exercise1_first(request, what, _exercise1_checks, EX01_FUNCTIONS,
+                                   "RNNRegressor", "uses-exercise1")
 
 
 def _this_exercise_wrong(ex02, names) -> str:
@@ -239,7 +195,7 @@ def builds_on(ex02, what, names):
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - AssertionError and the student's own errors
-        if _not_implemented_name(exc):
+        if not_implemented_name(exc):
             raise  # "not implemented yet: <function>" already says what to do
         wrong = _this_exercise_wrong(ex02, names)
         if not wrong:
