@@ -426,6 +426,15 @@ def message_of(exc: BaseException) -> str:
     return str(exc)
 
 
+def kind_of(exc: BaseException) -> str:
+    """The exception's type as your code named it. Graded, a builtin error comes back from
+    the grader's student process as a class named Student<type> (still that type)."""
+    name = type(exc).__name__
+    if type(exc).__module__ == "autograder.sandbox.client" and name != "StudentCodeError":
+        return name.removeprefix("Student")
+    return name
+
+
 def names(text: str, name: str) -> bool:
     """`text` names `name` as a word (same case): `x` is not found in `max_len`."""
     return re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", text) is not None
@@ -443,7 +452,7 @@ def raises_naming(call, name, what):
     except NotImplementedError:
         raise  # not written yet: that message, not one about error handling
     except Exception as exc:  # noqa: BLE001 - any other exception is the finding
-        raise AssertionError(f"{what}: raised {type(exc).__name__}; raise a ValueError "
+        raise AssertionError(f"{what}: raised {kind_of(exc)}; raise a ValueError "
                              f"naming {name!r}.") from None
     raise AssertionError(f"{what}: returned normally; raise a ValueError naming {name!r}.")
 
@@ -460,5 +469,5 @@ def raises_value_error(call, what, instead="raise a ValueError.", silent="raise 
     except NotImplementedError:
         raise  # not written yet: that message, not one about error handling
     except Exception as exc:  # noqa: BLE001 - any other exception is the finding
-        raise AssertionError(f"{what}: raised {type(exc).__name__}; {instead}") from None
+        raise AssertionError(f"{what}: raised {kind_of(exc)}; {instead}") from None
     raise AssertionError(f"{what}: {returned}; {silent}")

@@ -17,6 +17,7 @@ from tests.public.harness import (
     check_array,
     check_labels,
     first_line,
+    kind_of,
     message_of,
     names,
     not_implemented_name,
@@ -88,7 +89,7 @@ def raises_naming(fn, name, call, what):
                                  "wrong and why.") from None
         return
     except Exception as exc:  # noqa: BLE001 - the student raised something else
-        raise AssertionError(f"{fn} ({what}): raised {type(exc).__name__} "
+        raise AssertionError(f"{fn} ({what}): raised {kind_of(exc)} "
                              f"({str(exc)[:120]}); raise ValueError naming {name!r}.") from None
     raise AssertionError(f"{fn} ({what}): returned normally; raise ValueError naming "
                          f"{name!r}.")
