@@ -181,9 +181,11 @@ def solution_spans(source: str) -> list[tuple[int, int]]:
     return spans
 
 
-def graded_fingerprints(source: str, where: str, min_nodes: int = MIN_COPY_NODES) -> dict:
+def graded_fingerprints(source: str, where: str, min_nodes: int = MIN_COPY_NODES,
+                        given: bool = False) -> dict:
     """fingerprint -> "where:function" for every expression of at least `min_nodes` nodes
-    inside a ``# BEGIN SOLUTION`` block of `source` (a solutions/ file)."""
+    inside a ``# BEGIN SOLUTION`` block of `source` (a solutions/ file); with `given`,
+    those wholly outside every block instead: the code the skeleton hands out."""
     tree = ast.parse(source)
     keep = _module_names(tree)
     spans = solution_spans(source)
@@ -191,9 +193,11 @@ def graded_fingerprints(source: str, where: str, min_nodes: int = MIN_COPY_NODES
     for node in ast.walk(tree):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
-        inside = [s for s in node.body if any(lo < s.lineno < hi for lo, hi in spans)]
-        for expr in _expressions(inside, min_nodes):
-            found.setdefault(fingerprint(expr, keep), f"{where}:{node.name}")
+        for expr in _expressions(node.body, min_nodes):
+            last = getattr(expr, "end_lineno", expr.lineno)
+            inside = any(lo < last and expr.lineno < hi for lo, hi in spans)
+            if inside != given:
+                found.setdefault(fingerprint(expr, keep), f"{where}:{node.name}")
     return found
 
 
@@ -223,9 +227,12 @@ def scan_copies(text: str, path: str, graded: dict,
 
 
 def solution_fingerprints(root: Path) -> dict:
-    """The graded fingerprints of every solutions/ex_*.py under `root` (the repository)."""
-    graded = {}
+    """The graded fingerprints of every solutions/ex_*.py under `root` (the repository),
+    less the formulas a skeleton hands out as given code (an initialisation, a readout
+    shared by a graded and a given function): shipping those is no leak."""
+    graded, given = {}, set()
     for path in sorted((root / "solutions").glob("ex_*.py")):
-        graded.update(graded_fingerprints(path.read_text(encoding="utf-8"),
-                                          f"solutions/{path.name}"))
-    return graded
+        source = path.read_text(encoding="utf-8")
+        graded.update(graded_fingerprints(source, f"solutions/{path.name}"))
+        given |= set(graded_fingerprints(source, path.name, given=True))
+    return {f: where for f, where in graded.items() if f not in given}

@@ -18,7 +18,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from autograder.leaks import scan_text, solution_spans
+from autograder.leaks import scan_copies, scan_text, solution_fingerprints, solution_spans
 from autograder.skeleton import DEFAULT_LEVEL, level_of, make_skeleton
 
 REPO = Path(__file__).resolve().parent.parent
@@ -157,6 +157,7 @@ def scan_release(root: Path) -> list[str]:
     hidden_names = _hidden_test_names()
     blocks = [(f"{p.name}:{name}", block) for p in sorted((REPO / "solutions").glob("ex_*.py"))
               for name, block in solution_blocks(p.read_text(encoding="utf-8"))]
+    graded = solution_fingerprints(REPO)
     findings = []
     for path, text in texts.items():
         rel = str(path.relative_to(root))
@@ -175,10 +176,14 @@ def scan_release(root: Path) -> list[str]:
                         name = getattr(node, "name", "<lambda>")
                         findings.append(f"{rel}:{node.lineno}: {name} holds the solution of "
                                         f"{where} (same code up to names and constants)")
-        # Analytic gradients: anywhere, except in skeletons an instructor chose to release
-        # at the full level (which state the formulas on purpose).
+        # Analytic gradients and renamed copies of graded formulas: anywhere, except in
+        # skeletons an instructor chose to release at the full level (which state the
+        # formulas on purpose).
         if path.suffix in (".py", ".md") and not text.startswith("# scaffolding: full"):
             findings += [str(f) for f in scan_text(text, rel)]
+            if path.suffix == ".py":
+                findings += [f"{f}: a copy of graded code"
+                             for f in scan_copies(text, rel, graded)]
     return findings
 
 

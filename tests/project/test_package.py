@@ -80,6 +80,20 @@ def _helper(grad_h, stored):
     assert any("holds the solution of ex_01_basic_rnn.py:rnn_backward" in f for f in findings)
 
 
+def test_one_graded_formula_renamed_inside_a_public_helper_is_found(release, tmp_path):
+    # Not a whole solution function, only its formula under other names (issue 25.6).
+    planted = '''
+
+def _spread(scores):
+    top = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return top / top.sum(axis=-1, keepdims=True)
+'''
+    findings = _plant(release, tmp_path, "tests/public/test_ex02_time_series_prediction.py",
+                      planted)
+    assert any("_spread computes like solutions/ex_03_char_language_model.py" in f
+               and "a copy of graded code" in f for f in findings), findings
+
+
 @pytest.mark.parametrize("text, what", [
     ("# BEGIN SOLUTION\n", "marker"),
     ("# see test_ex01_hidden_train_echo_trains\n", "names the hidden test"),
