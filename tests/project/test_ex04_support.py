@@ -89,7 +89,7 @@ def test_the_saved_exercise1_values_agree_with_pytorch():
 
 
 def test_the_heldout_measure_is_the_mean_cross_entropy():
-    """heldout_loss (torch's cross-entropy where the student's code runs) is Exercise 1's
+    """heldout_loss (computed on the test's side from the logits alone) is Exercise 1's
     mean cross-entropy of the model's scores on the text."""
     torch.manual_seed(9)
     vocab, text = "abc", "abcabbacab"
