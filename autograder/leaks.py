@@ -85,14 +85,6 @@ def _scan_ast(text: str, path: str) -> list[Finding]:
     return found
 
 
-def scan_paths(paths, root: Path) -> list[Finding]:
-    findings = []
-    for path in paths:
-        rel = str(Path(path).resolve().relative_to(root.resolve()))
-        findings += scan_text(Path(path).read_text(encoding="utf-8"), rel)
-    return findings
-
-
 # ---------------------------------------------------------------------------------------
 # Copies of graded code: a shipped function holding an expression of a solution block
 # ---------------------------------------------------------------------------------------

@@ -52,11 +52,14 @@ def _losses(ref, out):
 
 def _softmax(ref, out):
     """The softmax test's values, and its twins: the temperature applied after the
-    softmax (divided; a power, not renormalised) or multiplied."""
+    softmax (divided; a power, not renormalised) or multiplied; at T = 1 they are the
+    softmax itself, so none is saved there."""
     soft = ref.softmax_with_temperature
     for k, temperature in enumerate(s.SOFTMAX_TEMPS):
         p = soft(s.LOGITS, 1.0)
         out[f"softmax{k}"] = soft(s.LOGITS, temperature)
+        if temperature == 1.0:
+            continue
         out[f"softmax{k}_divided"] = p / temperature
         out[f"softmax{k}_power"] = p ** (1.0 / temperature)
         out[f"softmax{k}_times"] = soft(s.LOGITS * temperature, 1.0)
@@ -75,7 +78,9 @@ def _next_char(ref, out):
             s.copy_params(params), h, ix, temperature)
         out[f"next{k}_old_state"] = ref.softmax_with_temperature(
             h @ params["Wy"] + params["by"], temperature)
-        out[f"next{k}_at_one"] = ref.next_char_probs(s.copy_params(params), h, ix, 1.0)[0]
+        if temperature != 1.0:
+            out[f"next{k}_at_one"] = ref.next_char_probs(s.copy_params(params), h, ix,
+                                                         1.0)[0]
     params, h = s.next_char_case(329)
     out["probe_probs"], out["probe_h_next"] = ref.next_char_probs(s.copy_params(params), h, 3,
                                                                   0.6)

@@ -39,9 +39,9 @@ def _only_data(value):
 
 
 class ForwardCache:
-    """The cache a forward function (rnn_forward, rnn_step_forward, affine_forward)
-    returns here: the cache itself stays in the reference process, this names it by an
-    opaque token. Pass it to the matching backward function once; it holds no data."""
+    """The cache rnn_forward or affine_forward returns here: the cache itself stays in
+    the reference process, this names it by an opaque token. Pass it to the matching
+    backward function once; it holds no data."""
 
     __slots__ = ("token",)
 

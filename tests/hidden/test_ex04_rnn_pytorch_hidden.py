@@ -3,7 +3,7 @@ loaders the public tests never use.
 
 Expected values come from trusted NumPy: Exercise 1's reference (`solutions/ex_01`) and the
 forward formulas of `nn.RNN` and `nn.Linear` (the public tests' own, support_ex04.py, which
-tests/project/test_ex04_oracle.py checks against PyTorch itself). So the grading process
+tests/project/test_ex04_support.py checks against PyTorch itself). So the grading process
 never imports torch: only the student's process does. Failure messages do not reveal
 expected values (`reveal=False`).
 """
@@ -58,7 +58,7 @@ def _log_softmax(scores):
 
 
 def _ce(scores, y):
-    """Mean cross-entropy over every position (the hidden tests' own: none of it ships)."""
+    """Mean cross-entropy over every position."""
     return -np.mean(np.take_along_axis(_log_softmax(scores), y[..., None], axis=-1))
 
 

@@ -241,6 +241,54 @@ def test_a_reused_or_forged_cache_token_fails_that_call_only(tmp_path):
     assert "held by the reference Exercise 1" in text
 
 
+LONG = '''
+import numpy as np
+import ex_01_basic_rnn as ex1
+
+def steps(T):
+    """A loss over a long text, one step at a time, as a student's char_rnn_loss may be."""
+    rng = np.random.default_rng(1)
+    x, h = rng.standard_normal((T, 1, 3)), np.zeros((1, 4))
+    Wx, Wh, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 4)) * 0.5, np.zeros(4)
+    caches = []
+    for t in range(T):
+        h, cache = ex1.rnn_step_forward(x[t], h, Wx, Wh, b)
+        caches.append(cache)
+    dh, dWx = np.ones_like(h), np.zeros_like(Wx)
+    for cache in reversed(caches):
+        _, dh, dWx_t, _, _ = ex1.rnn_step_backward(dh, cache)
+        dWx += dWx_t
+    return dWx
+'''
+
+
+def test_a_loop_of_steps_longer_than_the_cache_bound_grades_as_under_own(tmp_path):
+    """Step caches cross as data, as under `own`: a student's loop of 300 steps (more
+    caches than the reference keeps) gives the reference's gradient."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / EX1).write_text(reference("ex01"))
+    (src / EX2).write_text(LONG)
+    staging = stage({n: src / n for n in (EX1, EX2)}, tmp_path / "staging", None, Limits())
+    got = {}
+    for policy in ("own", "reference"):
+        loader = RemoteLoader(staging, Limits(), exercise1=policy)
+        loader.running = "ex02"
+        try:
+            got[policy] = loader.module("ex02").steps(300)
+        finally:
+            loader.close()
+    assert np.allclose(got["reference"], got["own"], rtol=1e-12, atol=1e-12)
+
+
+def test_a_cache_counts_each_array_once():
+    """rnn_forward's step caches all hold the same weights: counted once, so a long
+    sequence is not refused as over the bound."""
+    weights = np.zeros((100, 100))
+    steps = [(np.zeros(10), weights) for _ in range(1000)]
+    assert reference_ex01._nbytes(steps) == weights.nbytes + 1000 * 80
+
+
 def test_the_reference_keeps_at_most_its_bound_of_caches():
     """Caches evicts the oldest past its count or its bytes; a token is good once."""
     def gone(caches, held):

@@ -11,9 +11,7 @@ read back as NumPy arrays.
 from __future__ import annotations
 
 import contextlib
-import functools
 import types
-from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +21,7 @@ from tests.public.harness import (
     check_labels,
     close_scalar,
     numerical_gradient,
+    saved_array,
     scalar,
     unpack,
 )
@@ -36,22 +35,10 @@ MODEL_BUILDERS = ("torch_loss_and_grads", "compare_numpy_torch")
 # Distinct sizes everywhere: a wrong orientation or axis cannot hide behind equal sizes.
 N, T, D, H, V = 2, 6, 3, 5, 4
 
-# The reference's Exercise 1 values on model_case's cases (`python -m tools.fixtures`
-# writes them, tools/fixtures_ex04.py): the expected scores, loss and gradients are read,
-# not computed here.
-FIXTURE = Path(__file__).parent / "fixtures" / "ex04.npz"
-
-
-@functools.cache
-def _fixture() -> dict:
-    """Every array of fixtures/ex04.npz, by name (read once)."""
-    with np.load(FIXTURE, allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}
-
-
 def saved(name: str) -> np.ndarray:
-    """The saved array `name` of fixtures/ex04.npz (read on first use)."""
-    return _fixture()[name]
+    """The saved array `name` of fixtures/ex04.npz: the reference's Exercise 1 values on
+    model_case's cases (tools/fixtures_ex04.py), read, not computed here."""
+    return saved_array("ex04", name)
 
 
 def rng(seed):
