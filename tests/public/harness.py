@@ -298,12 +298,17 @@ FIXTURES = Path(__file__).parent / "fixtures"
 _fixtures: dict = {}
 
 
-def saved_array(exid: str, name: str) -> np.ndarray:
-    """The saved array `name` of fixtures/<exid>.npz (the file is loaded on first use)."""
+def saved_arrays(exid: str) -> dict[str, np.ndarray]:
+    """Every saved array of fixtures/<exid>.npz, by name (the file is loaded on first use)."""
     if exid not in _fixtures:
         with np.load(FIXTURES / f"{exid}.npz", allow_pickle=False) as data:
             _fixtures[exid] = {k: data[k] for k in data.files}
-    return _fixtures[exid][name]
+    return _fixtures[exid]
+
+
+def saved_array(exid: str, name: str) -> np.ndarray:
+    """The saved array `name` of fixtures/<exid>.npz."""
+    return saved_arrays(exid)[name]
 
 
 def first_line(exc) -> str:
@@ -347,19 +352,21 @@ def optimizer_problem(ex01) -> str:
         clipped, norm = ex01.clip_grad_norm({"a": np.array([3.0, 0.0]),
                                              "b": np.array([[4.0]])}, 1.0)
         if not (np.isclose(float(norm), 5.0) and isinstance(clipped, dict)
-                and _same(clipped.get("a"), [0.6, 0.0]) and _same(clipped.get("b"), [[0.8]])):
+                and same(clipped.get("a"), [0.6, 0.0], 1e-9)
+                and same(clipped.get("b"), [[0.8]], 1e-9)):
             return "clip_grad_norm does not rescale by the global norm"
         current = "adam_step"
         p = {"w": np.array([1.0, -2.0])}
         new, _ = ex01.adam_step(p, {"w": np.array([0.5, -3.0])}, None, 0.1)
-        if not (isinstance(new, dict) and _same(new.get("w"), [0.9, -1.9], 1e-6)):
+        if not (isinstance(new, dict) and same(new.get("w"), [0.9, -1.9], 1e-6)):
             return "adam_step's first step is wrong"
     except Exception as exc:  # noqa: BLE001 - any failure there is the answer
         return raised(exc, current)
     return ""
 
 
-def _same(a, b, tol=1e-9) -> bool:
+def same(a, b, tol=1e-10) -> bool:
+    """`a` is an array of b's shape, equal to it within `tol` (relative and absolute)."""
     return isinstance(a, np.ndarray) and a.shape == np.shape(b) and np.allclose(
         a, b, rtol=tol, atol=tol)
 

@@ -17,6 +17,7 @@ from tests.public.harness import (
     check_array,
     check_labels,
     close_scalar,
+    same,
     saved_array,
     scalar,
     unpack,
@@ -215,11 +216,6 @@ def hidden_states_inputs():
 # ---------------------------------------------------------------------------------------
 # Comparing and reporting
 # ---------------------------------------------------------------------------------------
-
-
-def same(a, b, tol=1e-10):
-    return isinstance(a, np.ndarray) and a.shape == np.shape(b) and np.allclose(a, b, rtol=tol,
-                                                                               atol=tol)
 
 
 def report(fn, failures, hint):

@@ -32,6 +32,7 @@ from tests.public.harness import (
     optimizer_problem,
     raised,
     raises_value_error,
+    same,
     saved_array,
     scalar,
     unpack,
@@ -268,11 +269,6 @@ def path_statistic(probs_path, draws, groups):
 # ---------------------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------------------
-
-
-def same(a, b, tol=1e-10) -> bool:
-    return isinstance(a, np.ndarray) and a.shape == np.shape(b) and np.allclose(
-        a, b, rtol=tol, atol=tol)
 
 
 def int_ids(got, shape, what) -> np.ndarray:
