@@ -43,11 +43,13 @@ def peek():
 '''
 
 
-def _loader(tmp_path, policy):
-    src = tmp_path / "src"
-    src.mkdir(exist_ok=True)
-    (src / EX1).write_text(MUTANTS["drop_dh_next"].source())
-    (src / EX2).write_text(HOSTILE)
+def _loader(tmp_path, policy, ex01=None, ex02=HOSTILE):
+    """Exercise 2 (source `ex02`) on the student's Exercise 1 (source `ex01`, by default
+    the drop_dh_next mutant) in a student process, under `policy`."""
+    src = tmp_path / f"src-{policy}"
+    src.mkdir()
+    (src / EX1).write_text(MUTANTS["drop_dh_next"].source() if ex01 is None else ex01)
+    (src / EX2).write_text(ex02)
     staging = stage({n: src / n for n in (EX1, EX2)}, tmp_path / f"staging-{policy}", None,
                     Limits())
     loader = RemoteLoader(staging, Limits(), exercise1=policy)
@@ -216,13 +218,7 @@ def test_a_reused_or_forged_cache_token_fails_that_call_only(tmp_path):
     ValueError for that call; the next forward+backward pair works as before."""
     from solutions import ex_01_basic_rnn as ref
 
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / EX1).write_text(reference("ex01"))
-    (src / EX2).write_text(TOKENS)
-    staging = stage({n: src / n for n in (EX1, EX2)}, tmp_path / "staging", None, Limits())
-    loader = RemoteLoader(staging, Limits(), exercise1="reference")
-    loader.running = "ex02"
+    loader = _loader(tmp_path, "reference", reference("ex01"), TOKENS)
     try:
         first, again, forged, read, after, text = loader.module("ex02").attempts()
     finally:
@@ -263,19 +259,13 @@ def steps(T):
 
 
 def test_a_loop_of_steps_longer_than_the_cache_bound_grades_as_under_own(tmp_path):
-    """Step caches cross as data, as under `own`: a student's loop of 300 steps (more
-    caches than the reference keeps) gives the reference's gradient."""
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / EX1).write_text(reference("ex01"))
-    (src / EX2).write_text(LONG)
-    staging = stage({n: src / n for n in (EX1, EX2)}, tmp_path / "staging", None, Limits())
+    """Step caches cross as data, as under `own`: a student's loop of more steps than the
+    reference keeps caches gives the reference's gradient."""
     got = {}
     for policy in ("own", "reference"):
-        loader = RemoteLoader(staging, Limits(), exercise1=policy)
-        loader.running = "ex02"
+        loader = _loader(tmp_path, policy, reference("ex01"), LONG)
         try:
-            got[policy] = loader.module("ex02").steps(300)
+            got[policy] = loader.module("ex02").steps(reference_ex01.MAX_CACHES + 1)
         finally:
             loader.close()
     assert np.allclose(got["reference"], got["own"], rtol=1e-12, atol=1e-12)
