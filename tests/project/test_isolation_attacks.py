@@ -240,30 +240,49 @@ for _target in (_os.getppid(), -1):
 
 
 def _blocker(path: str) -> str | None:
-    """The first folder above `path` that other users cannot pass through."""
-    for parent in reversed(Path(path).parents):
+    """The first folder on the way to `path`, `path` included, that other users cannot pass
+    through."""
+    for parent in [*reversed(Path(path).parents), Path(path)]:
         if parent != Path("/") and not parent.stat().st_mode & stat.S_IXOTH:
             return str(parent)
     return None
+
+
+def _exposed() -> dict[str, list[str]]:
+    """Each blocking folder, with the paths below it to bring back once a tmpfs (mode 0755)
+    covers it. Where the blocker is itself needed (a clone made in `mktemp -d`, mode 0700),
+    everything in it comes back."""
+    exposed: dict[str, list[str]] = {}
+    for path in (os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), str(REPO)):
+        blocker = _blocker(path)
+        if blocker and path not in exposed.setdefault(blocker, []):
+            exposed[blocker].append(path)
+    for blocker, paths in exposed.items():
+        if blocker in paths:
+            exposed[blocker] = [os.path.join(blocker, name) for name in os.listdir(blocker)]
+    return exposed
+
+
+def _bring_back(path: str, spot: Path) -> tuple[list[str], list[str]]:
+    """Shell lines that keep `path` at `spot` before the tmpfs and put it back after."""
+    if os.path.islink(path):
+        return [], [f"ln -s '{os.readlink(path)}' '{path}'"]
+    make = f"mkdir -p '{spot}'" if os.path.isdir(path) else f"touch '{spot}'"
+    remake = f"mkdir -p '{path}'" if os.path.isdir(path) else \
+        f"mkdir -p '{os.path.dirname(path)}' && touch '{path}'"
+    return [make, f"mount --bind '{path}' '{spot}'"], [remake, f"mount --move '{spot}' '{path}'"]
 
 
 def _namespace_script(work: Path, deploy: bool) -> str:
     """Shell run as root in a private mount namespace before the grader: the interpreter
     and the repository reachable for other uids, passwd entries for the test's users,
     and (`deploy`) the deployment of docs/instructors.md: secrets root's only, no .git."""
-    lines = ["set -eu"]
-    exposed: dict[str, list[str]] = {}
-    for path in (os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), str(REPO)):
-        blocker = _blocker(path)
-        if blocker and path not in exposed.setdefault(blocker, []):
-            exposed[blocker].append(path)
-    for i, (blocker, paths) in enumerate(exposed.items()):
-        keep = [work / "keep" / f"{i}-{j}" for j in range(len(paths))]
-        for path, spot in zip(paths, keep, strict=True):
-            lines += [f"mkdir -p '{spot}'", f"mount --bind '{path}' '{spot}'"]
+    lines = ["set -eu", f"mkdir -p '{work / 'keep'}'"]
+    for i, (blocker, paths) in enumerate(_exposed().items()):
+        steps = [_bring_back(path, work / "keep" / f"{i}-{j}") for j, path in enumerate(paths)]
+        lines += [line for keep, _ in steps for line in keep]
         lines.append(f"mount -t tmpfs -o mode=0755 tmpfs '{blocker}'")
-        for path, spot in zip(paths, keep, strict=True):
-            lines += [f"mkdir -p '{path}'", f"mount --move '{spot}' '{path}'"]
+        lines += [line for _, back in steps for line in back]
     for table in ("passwd", "group"):
         lines.append(f"cp /etc/{table} '{work}/{table}'")
         for name, uid in (STUDENT, GRADER):
