@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import resource
 import subprocess
@@ -19,10 +20,12 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from autograder.records import KEY_OPTION, complete_lines, hand_key, verified
-from autograder.sandbox.client import Limits, remove_tree, stage
+from autograder.sandbox import cgroups
+from autograder.sandbox.client import WORKER_CPUS_ENV, Limits, remove_tree, stage
 from autograder.sandbox.isolation import clear_keyrings
 from autograder.sandbox.reaper import children, descendants, reap_strays, set_subreaper
 from autograder.settings import EXERCISE1_POLICIES, EXERCISE1_POLICY, VISIBILITY
@@ -35,11 +38,14 @@ TEST_DIRS = ("tests/public", "tests/hidden")
 # The whole test run stops here, so that results.json is written inside Gradescope's
 # default 10-minute limit; tests that did not run are listed with 0.
 RUN_TIMEOUT_S = float(os.environ.get("AUTOGRADER_RUN_TIMEOUT", "540"))
-# Each exercise's tests run in a trusted pytest of their own, one exercise after another,
-# each with its own time and memory: a stall, crash or memory blow-up while judging one
-# exercise costs that exercise's remaining tests, never another's. Four exercises that all
-# stall take 4 x 130 = 520 s, inside RUN_TIMEOUT_S.
+# Each exercise's tests run in a trusted pytest of their own, each with its own time and
+# memory: a stall, crash or memory blow-up while judging one exercise costs that exercise's
+# remaining tests, never another's. Four exercises that all stall take 4 x 130 = 520 s,
+# inside RUN_TIMEOUT_S, even one after another.
 EXERCISE_TIMEOUT_S = float(os.environ.get("AUTOGRADER_EXERCISE_TIMEOUT", "130"))
+# How many exercises are graded at once (see exercise_lanes): AUTOGRADER_LANES, 1 or 2;
+# unset: 2 where that is safe and the CPUs are there, else 1.
+LANES_ENV = "AUTOGRADER_LANES"
 # Of an exercise's time, calls into the student's file may take this much in all; the rest
 # is the trusted side's (pytest's start, references, judging).
 STUDENT_SHARE_S = 30.0
@@ -62,52 +68,120 @@ def exercise_suites(test_dirs=TEST_DIRS) -> dict[str, list[Path]]:
     return suites
 
 
+def exercise_lanes(limits: Limits) -> tuple[int, str]:
+    """How many exercises to grade at once, and why. Two only where each has a CPU of its
+    own and nothing one exercise's student code does can reach the other's: the sandbox
+    (a PID namespace per worker: nothing outlives it or sees the other), a grade that is
+    not one job of a batch (there the jobs share the CPUs), two CPUs by affinity and by
+    any CPU quota above this process (cgroups.cpus: a container's half vCPU is one lane),
+    and a worker cgroup with a CPU quota (one CPU each: a busy loop in one exercise cannot
+    slow the other). Else one at a time, as on one core. AUTOGRADER_LANES=1 asks for one
+    at a time."""
+    asked = os.environ.get(LANES_ENV, "").strip()
+    if asked not in ("", "1", "2"):
+        raise ValueError(f"{LANES_ENV}: expected 1 or 2, got {asked!r}")
+    if asked == "1":
+        return 1, f"{LANES_ENV}=1"
+    why = (f"the isolation level is {limits.isolation().name}, not sandbox"
+           if limits.isolation().name != "sandbox" else
+           f"one of {limits.jobs} grades at once" if limits.jobs > 1 else
+           f"{cgroups.cpus():g} CPU here" if cgroups.cpus() < 2 else None)
+    if why is None:
+        probe, how = cgroups.Group.create("lanes-probe", memory_mb=limits.memory_mb,
+                                          pids=limits.processes, cpus=1.0)
+        if probe is None:
+            why = f"a worker cannot have a CPU quota ({how})"
+        else:
+            probe.remove()
+    return (1, why) if why else (2, "two exercises at once, one CPU each")
+
+
+class _Lanes:
+    """The trusted pytests running now, besides `keep` (the grader's own processes from
+    before any student code ran): the reap after one exercise spares the other's, and a
+    key is handed while only they run. Starting a pytest, handing a key and reaping hold
+    one lock, so that none of them sees the other half done."""
+
+    def __init__(self, keep: set[int]):
+        self.keep, self.running = keep, set()
+        self.lock = threading.Lock()
+
+    def spared(self) -> set[int]:
+        """What a reap or a key check leaves alone (call with the lock held)."""
+        return self.keep | self.running
+
+
 def run_tests(staging: Path, timeout: float | None = None, limits: Limits | None = None,
               exercises=None, keep: set[int] | None = None,
               exercise1: str = "own") -> tuple[str, str, list[str]]:
     """Run the graded suites against the staged submission, one trusted pytest per
-    exercise (see EXERCISE_TIMEOUT_S); with `exercises`, only those, and the others'
-    tests are collected (not run) so that the rubric stays whole. Every wall-clock limit
-    (`timeout`: RUN_TIMEOUT_S) is stretched by `limits.time_scale` (a batch grade with
-    under one CPU of its own, see batch.py).
+    exercise (see EXERCISE_TIMEOUT_S), two at a time where exercise_lanes allows; with
+    `exercises`, only those, and the others' tests are collected (not run) so that the
+    rubric stays whole. Every wall-clock limit (`timeout`: RUN_TIMEOUT_S) is stretched by
+    `limits.time_scale` (a batch grade with under one CPU of its own, see batch.py).
 
     Returns (recorded outcomes as JSON lines, pytest's own output for the grader's log,
-    never shown to students, notes for the student on exercises whose run was cut short).
-    The outcomes come back through a pipe that only pytest holds, not a file that student
-    code could find and rewrite. After each exercise, every process that student code
-    left behind is killed, the run-limit path included: every child of this process but
-    `keep` (the grader's own, from before any student code ran; default: those alive
-    now), with all below them. `exercise1`: the course policy (settings.EXERCISE1_POLICY).
+    never shown to students, notes for the student on exercises whose run was cut short),
+    each in the rubric's order whatever order the exercises ran in. The outcomes come back
+    through a pipe that only pytest holds, not a file that student code could find and
+    rewrite. After each exercise, every process that student code left behind is killed,
+    the run-limit path included: every child of this process but `keep` (the grader's
+    own, from before any student code ran; default: those alive now) and the other
+    exercise's running pytest, with all below them. `exercise1`: the course policy
+    (settings.EXERCISE1_POLICY).
     """
     limits = limits or Limits()
-    keep = children() if keep is None else keep
+    lanes = _Lanes(children() if keep is None else keep)
     scale = limits.time_scale
     timeout = RUN_TIMEOUT_S * scale if timeout is None else timeout
     deadline = time.monotonic() + timeout
-    records, logs, notes = [], [], []
     suites = exercise_suites(TEST_DIRS)
+    graded = [exid for exid in suites if not exercises or exid in exercises]
     # Left-out exercises' tests ride along in the first run, collected for the rubric and
     # deselected there (pytest_plugin --run-only): no pytest of their own to start.
-    skipped = [f for exid, files in suites.items() if exercises and exid not in exercises
-               for f in files]
-    for exid, files in suites.items():
-        if exercises and exid not in exercises:
-            continue
+    skipped = [f for exid, files in suites.items() if exid not in graded for f in files]
+    count, _ = exercise_lanes(limits) if len(graded) > 1 else (1, "")
+    # Side by side, the later exercises first: they take longest (torch, the language
+    # model), so the two lanes end close together.
+    order = graded[::-1] if count > 1 else graded
+    rides = {order[0]: skipped} if order else {}
+    done: dict[str, tuple[str, str, str | None]] = {}
+    # A staging folder per lane, made before any student code ran (the second a copy of
+    # the first): the lanes share no scratch, test folders, logs or pytest temp folders.
+    free: queue.SimpleQueue[Path] = queue.SimpleQueue()
+    free.put(staging)
+    if count > 1:
+        free.put(stage({p.name: p for p in (staging / "submission").iterdir()},
+                       staging.with_name(staging.name + "-2"), staging / "data", limits))
+
+    def grade_one(exid: str) -> None:
         limit = min(EXERCISE_TIMEOUT_S * scale, deadline - time.monotonic())
         if limit <= 1:
-            notes.append(f"{exid}: not graded: the grading run's {timeout:.0f} s were used up")
-            continue
-        extra = (("--run-only", exid) if skipped else ()) + ("--exercise1", exercise1)
-        files, skipped = files + skipped, []
-        text, log, note = _run_exercise(files, staging, limit, limits, keep, *extra)
+            done[exid] = ("", "", f"not graded: the grading run's {timeout:.0f} s were used up")
+            return
+        extra = (("--run-only", exid) if rides.get(exid) else ()) + ("--exercise1", exercise1)
+        files = suites[exid] + rides.get(exid, [])
+        folder = free.get()
+        try:
+            text, log, note = _run_exercise(files, folder, limit, limits, lanes, count, *extra)
+        finally:
+            free.put(folder)
         if '"rubric"' not in text:  # cut short before it listed its tests: list them now
-            text += _collect_rubric(files, keep)
-        records.append(complete_lines(text))
-        logs.append(f"===== {exid}\n{log}")
-        if note:
-            notes.append(f"{exid}: {note}; its tests that had not run score 0")
-    if skipped:  # no exercise ran to carry them
-        records.append(complete_lines(_collect_rubric(skipped, keep)))
+            text += _collect_rubric(files, lanes)
+        done[exid] = (complete_lines(text), f"===== {exid}\n{log}",
+                      note and f"{note}; its tests that had not run score 0")
+
+    if count > 1:
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            list(pool.map(grade_one, order))
+    else:
+        for exid in order:
+            grade_one(exid)
+    records = [done[exid][0] for exid in graded]
+    logs = [done[exid][1] for exid in graded if done[exid][1]]
+    notes = [f"{exid}: {done[exid][2]}" for exid in graded if done[exid][2]]
+    if skipped and not graded:  # no exercise ran to carry them
+        records.append(complete_lines(_collect_rubric(skipped, lanes)))
     return "".join(records), "\n".join(logs), notes
 
 
@@ -125,14 +199,19 @@ def _pytest(files: list[Path], *options: str) -> list[str]:
             *options]
 
 
-def _start_pytest(cmd: list[str], keep: set[int], write_fd: int, **popen) -> subprocess.Popen:
+def _start_pytest(cmd: list[str], keep: set[int] | _Lanes, write_fd: int,
+                  **popen) -> subprocess.Popen:
     """Start a trusted pytest with the outcome pipe `write_fd` (closed here once passed)
     and hand it the key through a pipe of its own (records.hand_key), once it is
-    undumpable and nothing but it runs below this process (besides `keep`)."""
+    undumpable and nothing but it runs below this process (besides `keep`, and the other
+    lane's pytest where two exercises run at once)."""
+    lanes = keep if isinstance(keep, _Lanes) else _Lanes(keep)
     key_read, key_write = os.pipe()
     try:
-        proc = subprocess.Popen([*cmd, KEY_OPTION, str(key_read)], cwd=REPO,
-                                pass_fds=(write_fd, key_read), **popen)
+        with lanes.lock:
+            proc = subprocess.Popen([*cmd, KEY_OPTION, str(key_read)], cwd=REPO,
+                                    pass_fds=(write_fd, key_read), **popen)
+            lanes.running.add(proc.pid)
     except BaseException:
         os.close(key_write)
         raise
@@ -141,15 +220,18 @@ def _start_pytest(cmd: list[str], keep: set[int], write_fd: int, **popen) -> sub
         os.close(write_fd)
 
     def others() -> set[int]:
-        return (children() - keep - {proc.pid}) | (descendants({proc.pid}) - {proc.pid})
+        with lanes.lock:
+            return ((children() - lanes.spared()) |
+                    (descendants({proc.pid}) - {proc.pid}))
 
     threading.Thread(target=hand_key, args=(proc.pid, key_write, others), daemon=True).start()
     return proc
 
 
 def _run_exercise(files: list[Path], staging: Path, limit: float, limits: Limits,
-                  keep: set[int], *options: str) -> tuple[str, str, str | None]:
-    """One exercise's trusted pytest: (outcome lines, its output, a note if cut short)."""
+                  lanes: _Lanes, count: int, *options: str) -> tuple[str, str, str | None]:
+    """One exercise's trusted pytest, one of `count` running at once: (outcome lines, its
+    output, a note if cut short)."""
     read_fd, write_fd = os.pipe()
     scale = limits.time_scale
     budget = max(1.0, min(limits.budget_s * scale, limit - STUDENT_SHARE_S * scale))
@@ -159,10 +241,13 @@ def _run_exercise(files: list[Path], staging: Path, limit: float, limits: Limits
                   "--isolation", limits.isolation().name,
                   # pytest's own temp folders in the grader's: not /tmp/pytest-of-USER,
                   # which student code could create first.
-                  "--basetemp", str(staging.parent / "pytest"), *options)
+                  "--basetemp", str(staging.parent / f"pytest-{staging.name}"),
+                  *options)
     env = {k: v for k, v in os.environ.items() if k != "IMPL"}
     env.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
-    proc = _start_pytest(cmd, keep, write_fd, env=env, stdout=subprocess.PIPE,
+    if count > 1:  # its workers get one CPU (see exercise_lanes)
+        env[WORKER_CPUS_ENV] = "1"
+    proc = _start_pytest(cmd, lanes, write_fd, env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)
     _limit_memory(proc.pid)
     chunks: list[bytes] = []
@@ -179,7 +264,9 @@ def _run_exercise(files: list[Path], staging: Path, limit: float, limits: Limits
         note = (f"the grader's tests of this file ended with signal {-proc.returncode} "
                 "(out of memory?)")
     limits.kill_leftovers()
-    reap_strays(keep)
+    with lanes.lock:
+        lanes.running.discard(proc.pid)
+        reap_strays(lanes.spared())
     reader.join(timeout=10)
     log = out.decode("utf-8", "replace")
     return b"".join(chunks).decode("utf-8", "replace"), log, note
@@ -190,7 +277,7 @@ def _drain(fd: int, chunks: list[bytes]) -> None:
         chunks.extend(iter(lambda: fh.read(65536), b""))
 
 
-def _collect_rubric(files: list[Path], keep: set[int]) -> str:
+def _collect_rubric(files: list[Path], keep: set[int] | _Lanes) -> str:
     """The rubric entries of `files`, from a collection that runs no student code."""
     read_fd, write_fd = os.pipe()
     chunks: list[bytes] = []
@@ -203,6 +290,9 @@ def _collect_rubric(files: list[Path], keep: set[int]) -> str:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    if isinstance(keep, _Lanes):
+        with keep.lock:
+            keep.running.discard(proc.pid)
     reader.join(timeout=10)
     return b"".join(chunks).decode("utf-8", "replace")
 

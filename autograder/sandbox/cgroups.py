@@ -66,6 +66,31 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def cpus() -> float:
+    """CPUs this process may use: its affinity, or less where a CPU quota on its cgroup or
+    one above it says so (a container's cpu.max, a batch job's group)."""
+    limit, own = float(cores()), _own()
+    for controller, name in (("", "cpu.max"), ("cpu", "cpu.cfs_quota_us")):
+        if controller not in own:
+            continue
+        folder = MOUNT / controller / own[controller].lstrip("/")
+        while True:
+            try:
+                if name == "cpu.max":
+                    quota, period = (folder / name).read_text().split()
+                else:
+                    quota = (folder / name).read_text().strip()
+                    period = (folder / "cpu.cfs_period_us").read_text().strip()
+                if quota not in ("max", "-1"):
+                    limit = min(limit, int(quota) / int(period))
+            except (OSError, ValueError):
+                pass
+            if folder in (MOUNT / controller, MOUNT) or folder == folder.parent:
+                break
+            folder = folder.parent
+    return limit
+
+
 def _write(path: Path, value) -> None:
     with open(path, "w") as fh:
         fh.write(str(value))

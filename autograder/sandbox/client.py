@@ -46,6 +46,9 @@ PROCESSES = 256
 # and how much longer than alone its wall-clock limits are (more jobs than CPUs: each
 # grade's CPU quota is under one CPU, so everything it does takes that much longer).
 JOBS_ENV, TIME_SCALE_ENV = "AUTOGRADER_JOBS", "AUTOGRADER_TIME_SCALE"
+# What grade.py tells a trusted pytest whose exercise is graded beside another: the CPU
+# quota of each of its workers (see grade.exercise_lanes).
+WORKER_CPUS_ENV = "AUTOGRADER_WORKER_CPUS"
 
 
 def _env_number(name: str, default: float, least: float) -> float:
@@ -172,6 +175,8 @@ class Limits:
         # stretched by time_scale; jobs sizes the host-wide RLIMIT_NPROC backstop.
         self.time_scale = time_scale()
         self.jobs = int(_env_number(JOBS_ENV, 1, 1))
+        # A CPU quota per worker (None: none), set where two exercises run at once.
+        self.worker_cpus = _env_number(WORKER_CPUS_ENV, 0, 0) or None
 
     def isolation(self) -> isolation.Level:
         """The level student processes run at: the one given, else the strongest this
@@ -288,7 +293,8 @@ class StudentProcess:
         # The worker's memory and process count: a cgroup of its own, made at first start
         # and kept across restarts, else (None) a watchdog per start.
         self.group, self.group_how = cgroups.Group.create(
-            "worker", memory_mb=limits.memory_mb, pids=limits.processes)
+            "worker", memory_mb=limits.memory_mb, pids=limits.processes,
+            cpus=limits.worker_cpus)
         self.watchdog: reaper.Watchdog | None = None
         self.oom_seen = self.group.oom_kills() if self.group else 0
 
