@@ -85,7 +85,8 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(PY) -m autograder assignments --check
-	IMPL=solutions $(PY) -m pytest tests -q -p no:cacheprovider --durations=25
+	IMPL=solutions $(PY) -m pytest tests -q -p no:cacheprovider --durations=25 \
+	    -n 2 --dist loadfile --no-loadscope-reorder
 
 release: $(STAMP)
 	$(PY) -m autograder release --scaffold $(or $(SCAFFOLD),concept)
