@@ -57,8 +57,10 @@ def test_a_bad_lanes_setting_names_itself(monkeypatch):
 def _grade(submission: Path, out: Path, lanes: str) -> dict:
     env = {**os.environ, grading.LANES_ENV: lanes}
     env.pop("IMPL", None)
+    # Two exercises are enough to run side by side (the reference's four: bench.py).
     run = subprocess.run([sys.executable, "-m", "autograder", "grade", str(submission),
-                          "--out", str(out), "--quiet"], cwd=REPO, env=env,
+                          "--out", str(out), "--quiet", "--exercises", "ex01,ex02"],
+                         cwd=REPO, env=env,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     return json.loads(out.read_text())
@@ -71,8 +73,8 @@ def _same(one: dict, two: dict) -> None:
 
 
 def test_two_lanes_grade_as_one_lane_does(tmp_path, monkeypatch):
-    """The reference with a spinning process of its own in Exercise 1: full marks, and the
-    same results.json, one exercise at a time or two."""
+    """The reference with a spinning process of its own in Exercise 1: full marks on
+    Exercises 1 and 2, and the same results.json, one exercise at a time or two."""
     monkeypatch.delenv("AUTOGRADER_JOBS", raising=False)
     count, why = grading.exercise_lanes(Limits())
     if count < 2:
@@ -85,7 +87,8 @@ def test_two_lanes_grade_as_one_lane_does(tmp_path, monkeypatch):
     one = _grade(spinning, tmp_path / "one.json", "1")
     two = _grade(spinning, tmp_path / "two.json", "")
     _same(one, two)
-    assert two["score"] == 100, [t["output"] for t in two["tests"] if t["score"] == 0]
+    assert two["score"] == 55, [t["output"] for t in two["tests"] if t["score"] == 0
+                                and "not graded in this run" not in t["output"]]
 
 
 def test_the_lanes_probe_leaves_no_cgroup(monkeypatch):
