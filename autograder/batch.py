@@ -32,7 +32,7 @@ from concurrent.futures import CancelledError, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.grade import _in_repo, exercise1_policy, printable
+from autograder.grade import LANES_ENV, _in_repo, exercise1_policy, printable
 from autograder.sandbox import cgroups
 from autograder.sandbox.client import JOBS_ENV, TIME_SCALE_ENV, grade_tasks
 from autograder.sandbox.isolation import EXIT_NO_SANDBOX
@@ -355,12 +355,14 @@ def submission_dir(out_dir: Path, sub_id: str) -> Path:
 def _grade_one(sub: Submission, out_dir: Path, fresh: bool, exercises=None,
                interrupt: Interrupt | None = None,
                level: str | None = None, jobs: int = 1,
-               exercise1: str = "own") -> tuple[dict | None, str]:
+               exercise1: str = "own", one_lane: bool = False) -> tuple[dict | None, str]:
     """(results, how): how is "graded", "kept" (resumed) or why it was not graded.
     `level`: the isolation level the batch decided on; the child grades at it or fails,
     and a child that could not start the sandbox is tried SANDBOX_TRIES times in all.
     `jobs`: the grades running at once on this machine; each runs in a cgroup of its own
-    (grade_group) where the machine gives one. `exercise1`: the Exercise 1 policy."""
+    (grade_group) where the machine gives one. `exercise1`: the Exercise 1 policy.
+    `one_lane`: one exercise at a time (a Dask worker, which cannot know how many other
+    workers share its machine's CPUs; see grade.exercise_lanes)."""
     target = submission_dir(out_dir, sub.id)
     results_path, print_path = target / "results.json", target / "fingerprint.txt"
     stamp = fingerprint(sub, exercises, exercise1)
@@ -381,7 +383,7 @@ def _grade_one(sub: Submission, out_dir: Path, fresh: bool, exercises=None,
         cmd += ["--exercises", ",".join(exercises)]
     cmd += ["--exercise1", exercise1]
     env = dict(os.environ, **({"AUTOGRADER_ISOLATION": level} if level else {}),
-               **grade_env(jobs))
+               **grade_env(jobs), **({LANES_ENV: "1"} if one_lane else {}))
     try:
         for attempt in range(1, SANDBOX_TRIES + 1):
             group, _ = grade_group(jobs)
@@ -486,7 +488,7 @@ def grade_class(folder: Path, out_dir: Path, jobs: int = 1, fresh: bool = False,
     with Interrupt() as interrupt, contextlib.nullcontext(pool) if executor else pool:
         futures = {pool.submit(_grade_one, sub, out_dir, fresh, exercises,
                                interrupt if here else None, level, max(1, jobs),
-                               exercise1): sub
+                               exercise1, not here): sub
                    for sub in subs}
         interrupt.futures = list(futures)
         for future in as_completed(futures):
