@@ -82,10 +82,10 @@ def exercise_lanes(limits: Limits) -> tuple[int, str]:
         raise ValueError(f"{LANES_ENV}: expected 1 or 2, got {asked!r}")
     if asked == "1":
         return 1, f"{LANES_ENV}=1"
-    why = (f"the isolation level is {limits.isolation().name}, not sandbox"
-           if limits.isolation().name != "sandbox" else
+    level, cpus = limits.isolation().name, cgroups.cpus()
+    why = (f"the isolation level is {level}, not sandbox" if level != "sandbox" else
            f"one of {limits.jobs} grades at once" if limits.jobs > 1 else
-           f"{cgroups.cpus():g} CPU here" if cgroups.cpus() < 2 else None)
+           f"{cpus:g} CPU here" if cpus < 2 else None)
     if why is None:
         probe, how = cgroups.Group.create("lanes-probe", memory_mb=limits.memory_mb,
                                           pids=limits.processes, cpus=1.0)
@@ -105,6 +105,11 @@ class _Lanes:
     def __init__(self, keep: set[int]):
         self.keep, self.running = keep, set()
         self.lock = threading.Lock()
+
+    @classmethod
+    def of(cls, keep: set[int] | _Lanes) -> _Lanes:
+        """`keep` itself where it is lanes already, else lanes of its own."""
+        return keep if isinstance(keep, _Lanes) else cls(keep)
 
     def spared(self) -> set[int]:
         """What a reap or a key check leaves alone (call with the lock held)."""
@@ -205,7 +210,7 @@ def _start_pytest(cmd: list[str], keep: set[int] | _Lanes, write_fd: int,
     and hand it the key through a pipe of its own (records.hand_key), once it is
     undumpable and nothing but it runs below this process (besides `keep`, and the other
     lane's pytest where two exercises run at once)."""
-    lanes = keep if isinstance(keep, _Lanes) else _Lanes(keep)
+    lanes = _Lanes.of(keep)
     key_read, key_write = os.pipe()
     try:
         with lanes.lock:
@@ -279,20 +284,20 @@ def _drain(fd: int, chunks: list[bytes]) -> None:
 
 def _collect_rubric(files: list[Path], keep: set[int] | _Lanes) -> str:
     """The rubric entries of `files`, from a collection that runs no student code."""
+    lanes = _Lanes.of(keep)
     read_fd, write_fd = os.pipe()
     chunks: list[bytes] = []
     reader = threading.Thread(target=_drain, args=(read_fd, chunks), daemon=True)
     reader.start()
     proc = _start_pytest(_pytest(files, "--collect-only", "--outcomes", f"/dev/fd/{write_fd}"),
-                         keep, write_fd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         lanes, write_fd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         proc.wait(timeout=120)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    if isinstance(keep, _Lanes):
-        with keep.lock:
-            keep.running.discard(proc.pid)
+    with lanes.lock:
+        lanes.running.discard(proc.pid)
     reader.join(timeout=10)
     return b"".join(chunks).decode("utf-8", "replace")
 
